@@ -1,0 +1,2 @@
+//! wirestate adapters.
+pub use wirestate_core as core;
