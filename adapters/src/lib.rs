@@ -1,2 +1,6 @@
 //! wirestate adapters.
+
 pub use wirestate_core as core;
+
+pub mod chan;
+mod park;

@@ -120,7 +120,10 @@ mod tests {
         x[2] = 0x9b8d_6f43;
         x[3] = 0x0123_4567;
         quarter_round(&mut x, 0, 1, 2, 3);
-        assert_eq!(&x[..4], &[0xea2a_92f4, 0xcb1c_f8ce, 0x4581_472e, 0x5881_c4bb]);
+        assert_eq!(
+            &x[..4],
+            &[0xea2a_92f4, 0xcb1c_f8ce, 0x4581_472e, 0x5881_c4bb]
+        );
     }
 
     #[test]

@@ -64,7 +64,9 @@ impl Instant {
 
     /// Time from `earlier` to `self`, or `None` if `earlier` is later.
     pub fn checked_duration_since(self, earlier: Instant) -> Option<Duration> {
-        self.nanos.checked_sub(earlier.nanos).map(Duration::from_nanos)
+        self.nanos
+            .checked_sub(earlier.nanos)
+            .map(Duration::from_nanos)
     }
 }
 

@@ -72,6 +72,7 @@ pub struct Duplex {
     readable_edge: bool,
     writable_edge: bool,
     read_closed_edge: bool,
+    eof_seen: bool,
 }
 
 impl Default for Duplex {
@@ -90,6 +91,7 @@ impl Duplex {
             readable_edge: false,
             writable_edge: false,
             read_closed_edge: false,
+            eof_seen: false,
         }
     }
 
@@ -132,10 +134,7 @@ impl Machine for Duplex {
             return data.len();
         }
         let was_empty = self.inbound.available() == 0;
-        let accepted = match self.inbound.write(data) {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        let accepted = self.inbound.write(data).unwrap_or(0);
         // Transport bytes are visible as soon as they arrive.
         let _ = self.inbound.flush();
         if was_empty && self.inbound.available() > 0 {
@@ -145,8 +144,9 @@ impl Machine for Duplex {
     }
 
     fn handle_eof(&mut self, _now: Instant) {
-        if self.inbound.close().is_ok() && !self.read_closed_edge {
-            self.read_closed_edge = true;
+        if !self.eof_seen {
+            self.eof_seen = true;
+            self.read_closed_edge = self.inbound.close().is_ok();
         }
     }
 

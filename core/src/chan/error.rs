@@ -100,10 +100,9 @@ impl fmt::Display for ChannelError {
             ChannelError::Blocked => f.write_str("channel operation would block"),
             ChannelError::ClosedForWrite => f.write_str("channel is closed for writing"),
             ChannelError::Cancelled(cause) => write!(f, "channel was cancelled: {cause}"),
-            ChannelError::UnexpectedEof { needed, available } => write!(
-                f,
-                "channel ended with {available} of {needed} needed bytes"
-            ),
+            ChannelError::UnexpectedEof { needed, available } => {
+                write!(f, "channel ended with {available} of {needed} needed bytes")
+            }
             ChannelError::MinExceedsCapacity { min, capacity } => write!(
                 f,
                 "asked for {min} bytes at once from a channel that holds at most {capacity}"

@@ -123,21 +123,19 @@ impl LineReader {
                         self.partial.last() == Some(&b'\r')
                     };
                 let content = self.partial.len() + at - usize::from(strip_cr);
-                if content > limit {
-                    pipe.consume(at + 1);
-                    self.partial.clear();
-                    return Err(ChannelError::TooLongLine { limit });
+                let too_long = content > limit;
+                if !too_long {
+                    let start = out.len();
+                    out.extend_from_slice(&self.partial);
+                    let (a, b) = pipe.readable()?;
+                    out.extend_from_slice(&a[..at.min(a.len())]);
+                    out.extend_from_slice(&b[..at.saturating_sub(a.len())]);
+                    out.truncate(start + content);
                 }
-                let start = out.len();
-                out.extend_from_slice(&self.partial);
                 self.partial.clear();
-                let (a, b) = pipe.readable()?;
-                out.extend_from_slice(&a[..at.min(a.len())]);
-                out.extend_from_slice(&b[..at.saturating_sub(a.len())]);
-                out.truncate(start + content);
                 pipe.consume(at + 1);
-                if delimiter == b'\r' {
-                    // Lenient lone CR: if an LF follows (now or later) it is part of this ending.
+                if delimiter == b'\r' && scan.strips_cr() {
+                    // Lenient lone CR: an LF right after it (now or later) is the same ending.
                     if pipe.available() > 0 {
                         if pipe.byte_at(0) == b'\n' {
                             pipe.consume(1);
@@ -146,14 +144,22 @@ impl LineReader {
                         self.skip_lf = true;
                     }
                 }
+                if too_long {
+                    return Err(ChannelError::TooLongLine { limit });
+                }
                 Ok(Delimited::Found(content))
             }
             None => {
                 let available = pipe.available();
-                // A trailing CR may still turn out to be half of a CRLF: it is not content yet.
-                let trailing_cr = scan.strips_cr()
-                    && available > 0
-                    && pipe.byte_at(available - 1) == b'\r';
+                let last = match available {
+                    0 => self.partial.last().copied(),
+                    n => Some(pipe.byte_at(n - 1)),
+                };
+                // A trailing CR may still turn out to be half of a CRLF, so it does not count
+                // yet; once the writer has closed, nothing can follow it and it is data.
+                let trailing_cr = matches!(scan, Scan::Lf)
+                    && last == Some(b'\r')
+                    && !pipe.is_write_closed_gracefully();
                 if self.partial.len() + available - usize::from(trailing_cr) > limit {
                     pipe.consume(available);
                     self.partial.clear();

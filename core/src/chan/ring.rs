@@ -35,6 +35,20 @@ impl Ring {
         self.capacity - self.len
     }
 
+    /// `index` wrapped into the ring; indices never exceed twice the capacity, so one
+    /// conditional subtraction replaces a division on the hot path.
+    fn wrap(&self, index: usize) -> usize {
+        if index >= self.capacity {
+            index - self.capacity
+        } else {
+            index
+        }
+    }
+
+    fn tail(&self) -> usize {
+        self.wrap(self.head + self.len)
+    }
+
     pub(crate) fn is_allocated(&self) -> bool {
         !self.buf.is_empty()
     }
@@ -52,7 +66,7 @@ impl Ring {
             return 0;
         }
         self.allocate();
-        let tail = (self.head + self.len) % self.capacity;
+        let tail = self.tail();
         let first = n.min(self.capacity - tail);
         self.buf[tail..tail + first].copy_from_slice(&data[..first]);
         self.buf[..n - first].copy_from_slice(&data[first..n]);
@@ -66,7 +80,7 @@ impl Ring {
             return &mut [];
         }
         self.allocate();
-        let tail = (self.head + self.len) % self.capacity;
+        let tail = self.tail();
         let end = if tail >= self.head && !(tail == self.head && self.len > 0) {
             self.capacity
         } else {
@@ -104,7 +118,7 @@ impl Ring {
     /// The byte at `index` from the head.
     pub(crate) fn get(&self, index: usize) -> u8 {
         debug_assert!(index < self.len);
-        self.buf[(self.head + index) % self.capacity]
+        self.buf[self.wrap(self.head + index)]
     }
 
     pub(crate) fn consume(&mut self, n: usize) {
@@ -113,7 +127,7 @@ impl Ring {
         self.head = if self.len == 0 {
             0
         } else {
-            (self.head + n) % self.capacity
+            self.wrap(self.head + n)
         };
     }
 

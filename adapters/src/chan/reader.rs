@@ -1,0 +1,403 @@
+//! The read half of a byte channel.
+
+use std::future::poll_fn;
+use std::io;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use wirestate_core::chan::{Cause, ChannelError, Delimited, LineEnding, LineReader, Pipe};
+
+use super::shared::{Shared, Side, to_io_error};
+use super::writer::ByteWriter;
+
+/// The read half of a byte channel (Ktor's `ByteReadChannel`).
+///
+/// Every method works from any executor (it only uses wakers); [`blocking`](Self::blocking)
+/// gives a `std::io::Read + BufRead` view for plain threads. Reads see bytes once the writer
+/// flushes them. At the end of the channel reads return `0` (or `None`, or `false`); after a
+/// cancellation every read fails with the cause.
+///
+/// Implements `futures_io::{AsyncRead, AsyncBufRead}` and, with the `tokio` feature,
+/// `tokio::io::{AsyncRead, AsyncBufRead}`. Dropping the reader cancels the channel: the
+/// writer's next call fails with `BrokenPipe`.
+#[derive(Debug)]
+pub struct ByteReader {
+    pub(crate) shared: Arc<Shared>,
+    line: LineReader,
+    /// Bytes copied out by `fill_buf` and not yet consumed. They are still at the front of
+    /// the pipe (peeked, not taken), so dropping this view loses nothing.
+    view: Vec<u8>,
+    view_pos: usize,
+}
+
+impl ByteReader {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        ByteReader {
+            shared,
+            line: LineReader::new(),
+            view: Vec::new(),
+            view_pos: 0,
+        }
+    }
+
+    /// A reader over `bytes` that ends after them.
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        let bytes: Bytes = bytes.into();
+        let mut pipe = Pipe::new(wirestate_core::chan::PipeConfig::with_capacity(
+            bytes.len().max(1),
+        ));
+        let written = pipe.write(&bytes).unwrap_or(0);
+        debug_assert_eq!(written, bytes.len());
+        let _ = pipe.close();
+        ByteReader::new(Shared::new(pipe))
+    }
+
+    /// A reader that is already at its end (Ktor's `ByteReadChannel.Empty`).
+    pub fn empty() -> Self {
+        ByteReader::from_bytes(Bytes::new())
+    }
+
+    /// Runs a pipe operation, first dropping any `fill_buf` view: its bytes were only
+    /// peeked, so they are still in the pipe for this operation to see.
+    fn poll_pipe<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: impl FnOnce(&mut Pipe, &mut LineReader) -> Result<T, ChannelError>,
+    ) -> Poll<io::Result<T>> {
+        self.view.clear();
+        self.view_pos = 0;
+        let line = &mut self.line;
+        self.shared.poll_op(cx, Side::Reader, |pipe| op(pipe, line))
+    }
+
+    // ---- poll primitives --------------------------------------------------------------
+
+    /// Reads up to `buf.len()` bytes; `Ok(0)` at the end.
+    pub fn poll_read_available(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_pipe(cx, |pipe, _| pipe.read(buf))
+    }
+
+    /// The `AsyncBufRead` view: the readable bytes, copied out once and served from the
+    /// reader until consumed.
+    pub fn poll_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        if self.view_pos == self.view.len() {
+            self.view.clear();
+            self.view_pos = 0;
+            let view = &mut self.view;
+            let ready = self.shared.poll_op(cx, Side::Reader, |pipe| {
+                match pipe.has_content(1) {
+                    Ok(true) => {
+                        let (a, b) = pipe.readable()?;
+                        view.extend_from_slice(a);
+                        view.extend_from_slice(b);
+                        Ok(())
+                    }
+                    Ok(false) => Ok(()), // the end: an empty view
+                    Err(error) => Err(error),
+                }
+            });
+            match ready {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(&self.view[self.view_pos..]))
+    }
+
+    /// Marks `amount` bytes of the last [`poll_fill_buf`](Self::poll_fill_buf) view as read.
+    pub fn consume_view(&mut self, amount: usize) {
+        let amount = amount.min(self.view.len() - self.view_pos);
+        if amount == 0 {
+            return;
+        }
+        self.view_pos += amount;
+        self.shared.with(|pipe| pipe.consume(amount));
+    }
+
+    // ---- async API --------------------------------------------------------------------
+
+    /// Reads what is available into `buf`, waiting only if nothing is; `Ok(0)` at the end.
+    pub async fn read_available(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_available(cx, buf)).await
+    }
+
+    /// Fills `buf` completely, or fails with `UnexpectedEof` (Ktor's `readFully`).
+    /// Works for any length: it consumes as it goes, so `buf` may exceed the capacity.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.read_available(&mut buf[filled..]).await? {
+                0 => {
+                    return Err(to_io_error(
+                        ChannelError::UnexpectedEof {
+                            needed: buf.len(),
+                            available: filled,
+                        },
+                        Side::Reader,
+                    ));
+                }
+                n => filled += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until at least `min` bytes are readable: `true`, or `false` if the channel ends
+    /// first (Ktor's `awaitContent`). A `min` above the capacity fails at once with
+    /// `InvalidInput` instead of waiting forever.
+    pub async fn await_content(&mut self, min: usize) -> io::Result<bool> {
+        poll_fn(|cx| self.poll_pipe(cx, |pipe, _| pipe.has_content(min))).await
+    }
+
+    /// Copies the next `buf.len()` bytes without consuming them; `UnexpectedEof` if the
+    /// channel ends first.
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        poll_fn(|cx| self.poll_pipe(cx, |pipe, _| pipe.peek(buf))).await
+    }
+
+    /// Drops up to `max` bytes, waiting for them; returns how many were dropped (fewer only
+    /// at the end).
+    pub async fn discard(&mut self, max: u64) -> io::Result<u64> {
+        let mut dropped = 0u64;
+        while dropped < max {
+            let want = usize::try_from(max - dropped).unwrap_or(usize::MAX);
+            match poll_fn(|cx| self.poll_pipe(cx, |pipe, _| pipe.discard(want))).await? {
+                0 => break,
+                n => dropped += n as u64,
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// Appends everything up to the end to `out`; fails with `InvalidData` (and stops) once
+    /// more than `limit` bytes would be appended. Returns the count appended.
+    pub async fn read_to_end(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
+        let start = out.len();
+        loop {
+            let room = limit - (out.len() - start);
+            let n = poll_fn(|cx| {
+                self.poll_pipe(cx, |pipe, _| {
+                    if room == 0 {
+                        // One more byte would break the limit: only the end is acceptable.
+                        return match pipe.has_content(1)? {
+                            true => Err(ChannelError::LimitExceeded { limit }),
+                            false => Ok(0),
+                        };
+                    }
+                    pipe.read_into_vec(out, room)
+                })
+            })
+            .await?;
+            if n == 0 {
+                return Ok(out.len() - start);
+            }
+        }
+    }
+
+    /// Everything up to the end as `Bytes`, at most `limit` bytes (Ktor's `readBuffer`).
+    pub async fn read_to_bytes(&mut self, limit: usize) -> io::Result<Bytes> {
+        let mut out = Vec::new();
+        self.read_to_end(&mut out, limit).await?;
+        Ok(out.into())
+    }
+
+    /// Reads one line into `line` (appending, without the line ending). `limit` counts
+    /// content bytes in UTF-8; a longer line fails with `InvalidData` instead of being
+    /// split. Returns `false` at the end of the channel.
+    ///
+    /// Cancel-safe: if the future is dropped, the bytes taken so far stay in the reader and
+    /// the next `read_line` continues the same line.
+    pub async fn read_line(
+        &mut self,
+        line: &mut String,
+        limit: usize,
+        ending: LineEnding,
+    ) -> io::Result<bool> {
+        let mut bytes = Vec::new();
+        let found = self.read_line_bytes(&mut bytes, limit, ending).await?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.utf8_error()))?;
+        line.push_str(&text);
+        Ok(found)
+    }
+
+    /// Like [`read_line`](Self::read_line), as bytes, with no UTF-8 check.
+    pub async fn read_line_bytes(
+        &mut self,
+        line: &mut Vec<u8>,
+        limit: usize,
+        ending: LineEnding,
+    ) -> io::Result<bool> {
+        let outcome = poll_fn(|cx| {
+            self.poll_pipe(cx, |pipe, reader| {
+                reader.read_line(pipe, line, limit, ending)
+            })
+        })
+        .await?;
+        Ok(!matches!(outcome, Delimited::End))
+    }
+
+    /// Appends bytes up to `delimiter` (consumed, not appended) to `out`; `limit` bounds the
+    /// content. Returns what happened: found, or the end with or without bytes.
+    pub async fn read_until(
+        &mut self,
+        delimiter: u8,
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> io::Result<Delimited> {
+        poll_fn(|cx| {
+            self.poll_pipe(cx, |pipe, reader| {
+                reader.read_until(pipe, delimiter, out, limit)
+            })
+        })
+        .await
+    }
+
+    /// Copies everything to `to`, flushing after each chunk, until the end or `limit`
+    /// bytes. Returns the count. On failure the other channel is cancelled with the error
+    /// (Ktor's `copyTo`); `to` is not closed.
+    pub async fn copy_to(&mut self, to: &mut ByteWriter, limit: u64) -> io::Result<u64> {
+        let mut chunk = vec![0u8; 16 * 1024];
+        let mut copied = 0u64;
+        while copied < limit {
+            let want = chunk
+                .len()
+                .min(usize::try_from(limit - copied).unwrap_or(usize::MAX));
+            let n = match self.read_available(&mut chunk[..want]).await {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(error) => {
+                    to.cancel_with(Cause::message(error.to_string()));
+                    return Err(error);
+                }
+            };
+            if let Err(error) = async {
+                to.write_all(&chunk[..n]).await?;
+                to.flush().await
+            }
+            .await
+            {
+                self.cancel_with(Cause::message(error.to_string()));
+                return Err(error);
+            }
+            copied += n as u64;
+        }
+        Ok(copied)
+    }
+
+    /// [`copy_to`](Self::copy_to) with no limit, then closes `to` gracefully (Ktor's
+    /// `copyAndClose`).
+    pub async fn copy_and_close(&mut self, to: &mut ByteWriter) -> io::Result<u64> {
+        let copied = self.copy_to(to, u64::MAX).await?;
+        to.flush_and_close().await?;
+        Ok(copied)
+    }
+
+    // ---- state ------------------------------------------------------------------------
+
+    /// Bytes readable now without waiting.
+    pub fn available_for_read(&self) -> usize {
+        self.shared.lock().pipe.available()
+    }
+
+    /// Bytes read so far.
+    pub fn total_read(&self) -> u64 {
+        self.shared.lock().pipe.total_read()
+    }
+
+    /// Whether the channel is over for the reader: ended and drained, or cancelled.
+    pub fn is_closed_for_read(&self) -> bool {
+        self.shared.lock().pipe.is_closed_for_read()
+    }
+
+    /// The cancellation cause, if the channel was cancelled.
+    pub fn closed_cause(&self) -> Option<Cause> {
+        self.shared.lock().pipe.closed_cause().cloned()
+    }
+
+    /// The capacity of the channel.
+    pub fn capacity(&self) -> usize {
+        self.shared.lock().pipe.capacity()
+    }
+
+    /// Cancels the channel: buffered bytes are dropped; the writer's next call fails with
+    /// `BrokenPipe`.
+    pub fn cancel(&self) {
+        self.cancel_with(Cause::new(io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "byte channel cancelled by the reader",
+        )));
+    }
+
+    /// Cancels the channel with a cause both sides will report.
+    pub fn cancel_with(&self, cause: Cause) {
+        self.shared.cancel(cause);
+    }
+
+    /// A blocking `std::io::Read + BufRead` view for plain threads (Ktor's `asSource`).
+    ///
+    /// It parks the calling thread: never use it on an async executor's worker thread
+    /// (use `spawn_blocking` or `blocking::unblock`).
+    pub fn blocking(&mut self) -> super::blocking::BlockingReader<'_> {
+        super::blocking::BlockingReader::new(self)
+    }
+}
+
+macro_rules! async_typed_reads {
+    ($( $ty:ty => $be:ident, $le:ident; )*) => {
+        impl ByteReader {
+            $(
+                #[doc = concat!("Reads a big-endian `", stringify!($ty), "` (Ktor's default order).")]
+                pub async fn $be(&mut self) -> io::Result<$ty> {
+                    poll_fn(|cx| self.poll_pipe(cx, |pipe, _| pipe.$be())).await
+                }
+                #[doc = concat!("Reads a little-endian `", stringify!($ty), "`.")]
+                pub async fn $le(&mut self) -> io::Result<$ty> {
+                    poll_fn(|cx| self.poll_pipe(cx, |pipe, _| pipe.$le())).await
+                }
+            )*
+        }
+    };
+}
+
+async_typed_reads! {
+    u16 => read_u16, read_u16_le;
+    i16 => read_i16, read_i16_le;
+    u32 => read_u32, read_u32_le;
+    i32 => read_i32, read_i32_le;
+    u64 => read_u64, read_u64_le;
+    i64 => read_i64, read_i64_le;
+    f32 => read_f32, read_f32_le;
+    f64 => read_f64, read_f64_le;
+}
+
+impl ByteReader {
+    /// Reads one byte.
+    pub async fn read_u8(&mut self) -> io::Result<u8> {
+        poll_fn(|cx| self.poll_pipe(cx, |pipe, _| pipe.read_u8())).await
+    }
+
+    /// Reads one signed byte.
+    pub async fn read_i8(&mut self) -> io::Result<i8> {
+        poll_fn(|cx| self.poll_pipe(cx, |pipe, _| pipe.read_i8())).await
+    }
+}
+
+impl Drop for ByteReader {
+    fn drop(&mut self) {
+        self.shared.with(|pipe| {
+            if !pipe.is_closed_for_read() {
+                pipe.cancel(Cause::new(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "byte channel reader dropped",
+                )));
+            }
+        });
+    }
+}

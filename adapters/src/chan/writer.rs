@@ -1,0 +1,223 @@
+//! The write half of a byte channel.
+
+use std::future::poll_fn;
+use std::io;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use wirestate_core::chan::{Cause, ChannelError};
+
+use super::shared::{Shared, Side};
+
+/// The write half of a byte channel (Ktor's `ByteWriteChannel`).
+///
+/// Written bytes become visible to the reader on [`flush`](Self::flush), at once with
+/// `auto_flush`, and in any case once half the capacity is unflushed (so a forgotten flush
+/// cannot deadlock the writer). Writes wait only while the channel is full.
+///
+/// Implements `futures_io::AsyncWrite` (`poll_flush` publishes, `poll_close` closes
+/// gracefully) and, with the `tokio` feature, `tokio::io::AsyncWrite`. Dropping the writer
+/// closes the channel gracefully: the reader drains, then sees the end.
+#[derive(Debug)]
+pub struct ByteWriter {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl ByteWriter {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        ByteWriter { shared }
+    }
+
+    // ---- poll primitives --------------------------------------------------------------
+
+    /// Writes as much of `buf` as fits, waiting only if nothing fits.
+    pub fn poll_write_available(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.shared
+            .poll_op(cx, Side::Writer, |pipe| pipe.write(buf))
+    }
+
+    /// Publishes everything written. Never waits.
+    pub fn poll_flush_now(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.shared
+            .poll_op(cx, Side::Writer, |pipe| pipe.flush().map(drop))
+    }
+
+    /// Publishes everything written, then waits until the reader has taken it all (or the
+    /// channel is over for the reader).
+    pub fn poll_flush_delivered(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.shared.poll_op(cx, Side::Writer, |pipe| {
+            pipe.flush()?;
+            if pipe.available() == 0 || pipe.is_closed_for_read() {
+                Ok(())
+            } else {
+                Err(ChannelError::Blocked)
+            }
+        })
+    }
+
+    /// Graceful close: publishes everything; the reader drains, then sees the end.
+    pub fn poll_close_now(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.shared.poll_op(cx, Side::Writer, |pipe| pipe.close())
+    }
+
+    // ---- async API --------------------------------------------------------------------
+
+    /// Writes as much of `buf` as fits, waiting only while the channel is full.
+    pub async fn write_available(&mut self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write_available(cx, buf)).await
+    }
+
+    /// Writes all of `buf`, waiting for room as needed (Ktor's `writeFully`).
+    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = self.write_available(buf).await?;
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
+    /// Writes the UTF-8 bytes of `text`.
+    pub async fn write_str(&mut self, text: &str) -> io::Result<()> {
+        self.write_all(text.as_bytes()).await
+    }
+
+    /// Publishes everything written so far to the reader. Never waits.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush_now(cx)).await
+    }
+
+    /// Publishes, then waits until the reader has taken every byte (or is gone).
+    pub async fn flush_delivered(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush_delivered(cx)).await
+    }
+
+    /// Publishes everything and closes the channel gracefully (Ktor's `flushAndClose`).
+    pub async fn flush_and_close(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_close_now(cx)).await
+    }
+
+    /// Closes gracefully without waiting (Ktor's `BufferedByteWriteChannel.close`).
+    /// Closing twice is fine; closing a cancelled channel reports the cause.
+    pub fn close(&mut self) -> io::Result<()> {
+        self.shared
+            .with(|pipe| pipe.close())
+            .map_err(|error| super::shared::to_io_error(error, Side::Writer))
+    }
+
+    // ---- state ------------------------------------------------------------------------
+
+    /// Room for more bytes now.
+    pub fn available_for_write(&self) -> usize {
+        self.shared.lock().pipe.free_space()
+    }
+
+    /// Bytes written so far.
+    pub fn total_written(&self) -> u64 {
+        self.shared.lock().pipe.total_written()
+    }
+
+    /// Whether writing is over (closed or cancelled).
+    pub fn is_closed_for_write(&self) -> bool {
+        self.shared.lock().pipe.is_closed_for_write()
+    }
+
+    /// Whether every write is published at once.
+    pub fn auto_flush(&self) -> bool {
+        self.shared.lock().pipe.is_auto_flush()
+    }
+
+    /// The cancellation cause, if the channel was cancelled.
+    pub fn closed_cause(&self) -> Option<Cause> {
+        self.shared.lock().pipe.closed_cause().cloned()
+    }
+
+    /// The capacity of the channel.
+    pub fn capacity(&self) -> usize {
+        self.shared.lock().pipe.capacity()
+    }
+
+    /// Aborts the channel: buffered bytes are dropped and the reader fails with
+    /// `ConnectionAborted`.
+    pub fn cancel(&self) {
+        self.cancel_with(Cause::new(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "byte channel cancelled by the writer",
+        )));
+    }
+
+    /// Aborts the channel with a cause both sides will report. Store an `io::Error` to
+    /// choose the `io::ErrorKind` the reader sees.
+    pub fn cancel_with(&self, cause: Cause) {
+        self.shared.cancel(cause);
+    }
+
+    /// A blocking `std::io::Write` view for plain threads (Ktor's `asSink`): writes park
+    /// only while the channel is full, and `flush` parks until the reader has taken every
+    /// byte.
+    ///
+    /// Never use it on an async executor's worker thread.
+    pub fn blocking(&mut self) -> super::blocking::BlockingWriter<'_> {
+        super::blocking::BlockingWriter::new(self)
+    }
+}
+
+macro_rules! async_typed_writes {
+    ($( $ty:ty => $be:ident, $le:ident; )*) => {
+        impl ByteWriter {
+            $(
+                #[doc = concat!("Writes a big-endian `", stringify!($ty), "` (Ktor's default order).")]
+                pub async fn $be(&mut self, value: $ty) -> io::Result<()> {
+                    poll_fn(|cx| self.shared.poll_op(cx, Side::Writer, |pipe| pipe.$be(value))).await
+                }
+                #[doc = concat!("Writes a little-endian `", stringify!($ty), "`.")]
+                pub async fn $le(&mut self, value: $ty) -> io::Result<()> {
+                    poll_fn(|cx| self.shared.poll_op(cx, Side::Writer, |pipe| pipe.$le(value))).await
+                }
+            )*
+        }
+    };
+}
+
+async_typed_writes! {
+    u16 => write_u16, write_u16_le;
+    i16 => write_i16, write_i16_le;
+    u32 => write_u32, write_u32_le;
+    i32 => write_i32, write_i32_le;
+    u64 => write_u64, write_u64_le;
+    i64 => write_i64, write_i64_le;
+    f32 => write_f32, write_f32_le;
+    f64 => write_f64, write_f64_le;
+}
+
+impl ByteWriter {
+    /// Writes one byte.
+    pub async fn write_u8(&mut self, value: u8) -> io::Result<()> {
+        poll_fn(|cx| {
+            self.shared
+                .poll_op(cx, Side::Writer, |pipe| pipe.write_u8(value))
+        })
+        .await
+    }
+
+    /// Writes one signed byte.
+    pub async fn write_i8(&mut self, value: i8) -> io::Result<()> {
+        poll_fn(|cx| {
+            self.shared
+                .poll_op(cx, Side::Writer, |pipe| pipe.write_i8(value))
+        })
+        .await
+    }
+}
+
+impl Drop for ByteWriter {
+    fn drop(&mut self) {
+        // Like piper and tokio: a dropped writer is a graceful end, not an abort.
+        self.shared.with(|pipe| {
+            let _ = pipe.close();
+        });
+    }
+}

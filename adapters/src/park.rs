@@ -1,0 +1,56 @@
+//! Blocking on a future-style poll from a plain thread.
+
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Instant;
+
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// A waker that unparks the current thread.
+pub(crate) fn thread_waker() -> Waker {
+    Waker::from(Arc::new(ThreadWaker(thread::current())))
+}
+
+/// Polls `poll` on the current thread, parking between polls, until it is ready.
+/// This is how the blocking halves reuse the async code paths without a runtime.
+pub(crate) fn block_on_poll<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
+    let waker = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(value) = poll(&mut cx) {
+            return value;
+        }
+        thread::park();
+    }
+}
+
+/// Like [`block_on_poll`], but gives up at `deadline` and returns `None`.
+#[allow(dead_code)]
+pub(crate) fn block_on_poll_until<T>(
+    deadline: Instant,
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
+) -> Option<T> {
+    let waker = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(value) = poll(&mut cx) {
+            return Some(value);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        thread::park_timeout(deadline - now);
+    }
+}
