@@ -3,4 +3,5 @@
 pub use wirestate_core as core;
 
 pub mod chan;
+pub mod driver;
 mod park;

@@ -379,7 +379,7 @@ fn tokio_traits_work_with_tokio_io_utilities() {
         .build()
         .unwrap();
     rt.block_on(async {
-        use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
         let data = pattern(300_000);
         let (mut w, mut r) = byte_channel(PipeConfig::with_capacity(8192));
         let sent = data.clone();

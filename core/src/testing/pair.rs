@@ -82,7 +82,10 @@ impl<A: Machine, B: Machine> Pair<A, B> {
         );
     }
 
-    /// The next instant at which something is due: a delivery or a machine timer.
+    /// The next instant after now at which something is due: a delivery or a machine
+    /// timer. Deadlines already passed are left out: after [`drive`](Pair::drive) they can
+    /// only belong to deliveries held back by a receiver's backpressure, which time does not
+    /// release.
     pub fn next_wakeup(&self) -> Option<Instant> {
         [
             self.a.poll_timeout(),
@@ -91,6 +94,7 @@ impl<A: Machine, B: Machine> Pair<A, B> {
             self.b_to_a.next_delivery(),
         ]
         .into_iter()
+        .map(|at| at.filter(|at| *at > self.now))
         .fold(None, earliest)
     }
 
@@ -103,7 +107,7 @@ impl<A: Machine, B: Machine> Pair<A, B> {
             if next > end {
                 break;
             }
-            self.now = self.now.max(next);
+            self.now = next;
             self.drive();
         }
         self.now = self.now.max(end);
@@ -119,7 +123,7 @@ impl<A: Machine, B: Machine> Pair<A, B> {
             if next > end {
                 break;
             }
-            self.now = self.now.max(next);
+            self.now = next;
             self.drive();
         }
         self.now - start

@@ -1,0 +1,269 @@
+//! The async driver, written once over two small traits a runtime implements.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use wirestate_core::{Instant, Machine};
+
+use super::handle::Connection;
+use super::pump::{Inbound, Outbound, READ_CHUNK};
+
+/// Rounds of work one poll does before yielding to the runtime, so that a connection that
+/// always has work cannot starve the other tasks.
+const ROUNDS_PER_POLL: usize = 32;
+
+/// A byte transport as the async driver sees it: the four calls common to futures-io and
+/// tokio's I/O traits. Implement it to run machines on another runtime.
+pub trait Transport {
+    /// Reads into `buf`; `Ok(0)` is the end of the stream.
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    /// Writes some of `buf`; returns how many bytes were taken.
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    /// Pushes buffered bytes to the wire.
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Shuts down the write half (TCP FIN); reading stays possible.
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+/// A one-shot timer on the runtime's clock (the same clock as the [`Connection`]'s).
+pub trait Timer {
+    /// Arms the timer for `deadline`, replacing any earlier setting.
+    fn reset(&mut self, deadline: std::time::Instant);
+    /// `Ready` once the deadline set by the last [`reset`](Timer::reset) has passed.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+/// The future that runs a [`Connection`]'s machine over a [`Transport`], with a [`Timer`].
+///
+/// It resolves to `Ok(())` once the machine is finished and everything it sent was written
+/// and flushed (and the write half shut down), or to the first transport error. Either way
+/// the connection records the outcome and its event stream ends. Dropping the future before
+/// that stops the driver: the connection then reports an error.
+///
+/// Only one driver ever runs a connection: another resolves at once to an
+/// [`AlreadyExists`](io::ErrorKind::AlreadyExists) error and leaves the connection alone.
+/// After a transport error the machine is left as it was (no `handle_eof`): the application
+/// learns of the failure from the end of the event stream and
+/// [`Connection::driver_result`].
+///
+/// On each poll it works until nothing is left to do: it writes what the machine
+/// transmits, flushes, shuts down the write half once the machine closed its transmit side,
+/// reads while the machine wants input (offering unaccepted bytes again first), feeds the
+/// transport's end of stream, and fires due timers, checking the clock before waiting on the
+/// timer.
+pub struct Driver<M, T, Tm> {
+    conn: Connection<M>,
+    io: T,
+    timer: Tm,
+    /// The deadline the timer is armed for.
+    armed: Option<Instant>,
+    input: Inbound,
+    output: Outbound,
+    read_buf: Box<[u8]>,
+    /// This driver claimed the connection (see `State::attach`).
+    attached: bool,
+    /// The future has resolved (or was refused): dropping it records nothing.
+    done: bool,
+}
+
+/// What a round found.
+enum Round {
+    Progress,
+    Idle,
+    Finished,
+}
+
+impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
+    /// A driver for `conn` over `io`, sleeping on `timer`.
+    pub fn new(conn: Connection<M>, io: T, timer: Tm) -> Self {
+        Driver {
+            conn,
+            io,
+            timer,
+            armed: None,
+            input: Inbound::default(),
+            output: Outbound::default(),
+            read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            attached: false,
+            done: false,
+        }
+    }
+
+    /// One pass over every source of work. Returns an error for a transport failure.
+    fn round(&mut self, cx: &mut Context<'_>) -> io::Result<Round> {
+        let clock = self.conn.clock();
+        let mut progress = false;
+
+        // Under the lock: time, retried input, the next transmit, and what to do next.
+        let (deadline, wants_read, shutdown, finished) = {
+            let mut state = self.conn.lock();
+            state.register_driver(cx.waker());
+            let now = clock.now();
+            let machine = &mut state.machine;
+            // Whether the machine may have new events for the application.
+            let mut touched = false;
+            if machine.poll_timeout().is_some_and(|d| d <= now) {
+                machine.handle_timeout(now);
+                touched = true;
+            }
+            if self.input.retry_unaccepted(machine, now) {
+                touched = true;
+                progress = true;
+            }
+            let was_sending = !self.output.pending().is_empty();
+            let sending = self.output.next_outgoing(machine).is_some();
+            touched |= sending && !was_sending;
+            let deadline = machine.poll_timeout();
+            if deadline.is_some_and(|d| d <= now) {
+                progress = true; // still due: go round again (bounded per poll)
+            }
+            let flags = (
+                deadline,
+                self.input.wants_read(machine),
+                !sending && self.output.should_shutdown_write(machine),
+                !sending && self.output.is_finished(machine),
+            );
+            if touched {
+                state.wake_events();
+            }
+            flags
+        };
+
+        // Without the lock: the transport.
+        if !self.output.pending().is_empty() {
+            match self.io.poll_write(cx, self.output.pending()) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => {
+                    self.output.advance_written(n);
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => progress = true,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        } else if self.output.needs_flush() {
+            match self.io.poll_flush(cx) {
+                Poll::Ready(Ok(())) => {
+                    self.output.flushed();
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => progress = true,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        } else if shutdown {
+            match self.io.poll_shutdown(cx) {
+                Poll::Ready(Ok(())) => {
+                    self.output.write_shut_down();
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => progress = true,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        } else if finished {
+            return Ok(Round::Finished);
+        }
+
+        if wants_read {
+            match self.io.poll_read(cx, &mut self.read_buf) {
+                Poll::Ready(Ok(n)) => {
+                    let mut state = self.conn.lock();
+                    let now = clock.now();
+                    match n {
+                        0 => self.input.on_eof(&mut state.machine, now),
+                        n => self
+                            .input
+                            .feed(&mut state.machine, now, &self.read_buf[..n]),
+                    }
+                    state.wake_events();
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => progress = true,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        }
+
+        if progress {
+            return Ok(Round::Progress);
+        }
+        // Nothing else to do: wait for the deadline (it is in the future, see above).
+        if let Some(deadline) = deadline {
+            if self.armed != Some(deadline) {
+                self.timer.reset(clock.to_std(deadline));
+                self.armed = Some(deadline);
+            }
+            if self.timer.poll_expired(cx).is_ready() {
+                self.armed = None; // a fired one-shot timer must be set again
+                return Ok(Round::Progress);
+            }
+        }
+        Ok(Round::Idle)
+    }
+
+    /// Records the outcome in the connection and wakes the event waiter.
+    fn stop(&mut self, result: Result<(), &io::Error>) {
+        self.done = true;
+        self.conn.lock().stop(result);
+    }
+}
+
+impl<M: Machine, T: Transport + Unpin, Tm: Timer + Unpin> Future for Driver<M, T, Tm> {
+    type Output = io::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.attached && !this.done {
+            if let Err(error) = this.conn.lock().attach() {
+                this.done = true; // refused: the running driver's outcome stays as it is
+                return Poll::Ready(Err(error));
+            }
+            this.attached = true;
+        }
+        if this.done {
+            return Poll::Ready(match this.attached {
+                true => this.conn.driver_result().unwrap_or(Ok(())),
+                false => Err(io::Error::other("this driver was refused the connection")),
+            });
+        }
+        for _ in 0..ROUNDS_PER_POLL {
+            match this.round(cx) {
+                Ok(Round::Progress) => {}
+                Ok(Round::Idle) => return Poll::Pending,
+                Ok(Round::Finished) => {
+                    this.stop(Ok(()));
+                    return Poll::Ready(Ok(()));
+                }
+                Err(error) => {
+                    this.stop(Err(&error));
+                    return Poll::Ready(Err(error));
+                }
+            }
+        }
+        // Still busy: let other tasks run, and come back at once.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl<M, T, Tm> Drop for Driver<M, T, Tm> {
+    fn drop(&mut self) {
+        if !self.done {
+            let error = io::Error::other("the connection's driver was dropped before it finished");
+            self.conn.lock().stop(Err(&error));
+        }
+    }
+}
+
+impl<M, T, Tm> fmt::Debug for Driver<M, T, Tm> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("armed", &self.armed)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,255 @@
+//! The runtime-free half of every driver: what sits between a machine and a transport.
+//!
+//! A driver owns an [`Inbound`] (bytes read but not yet accepted, and whether the transport's
+//! read half ended) and an [`Outbound`] (the transmit being written, and whether the write
+//! half was shut down). The async driver holds both; the blocking driver gives one to each of
+//! its threads. Neither does I/O or reads a clock: the caller passes `now` and performs the
+//! reads, writes and shutdowns they ask for.
+
+use bytes::{Buf, Bytes};
+use wirestate_core::{Instant, Machine};
+
+/// How many bytes a driver reads from the transport at once.
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
+
+/// The transport-to-machine direction.
+#[derive(Debug, Default)]
+pub(crate) struct Inbound {
+    /// Bytes the machine did not accept: `unaccepted[start..]`. Offered again before any
+    /// new read, and no new read happens while some remain, so input stays in order.
+    unaccepted: Vec<u8>,
+    start: usize,
+    /// The transport's read half ended and the machine was told.
+    eof: bool,
+}
+
+impl Inbound {
+    /// Offers freshly read bytes; keeps what the machine does not accept.
+    pub(crate) fn feed<M: Machine>(&mut self, machine: &mut M, now: Instant, data: &[u8]) {
+        debug_assert!(
+            self.is_drained(),
+            "read more while bytes were still unaccepted"
+        );
+        let accepted = machine.handle_input(now, data).min(data.len());
+        if accepted < data.len() {
+            self.unaccepted.clear();
+            self.start = 0;
+            self.unaccepted.extend_from_slice(&data[accepted..]);
+        }
+    }
+
+    /// Offers the unaccepted bytes again; returns whether the machine took any.
+    pub(crate) fn retry_unaccepted<M: Machine>(&mut self, machine: &mut M, now: Instant) -> bool {
+        if self.is_drained() {
+            return false;
+        }
+        let pending = &self.unaccepted[self.start..];
+        let accepted = machine.handle_input(now, pending).min(pending.len());
+        self.start += accepted;
+        if self.is_drained() {
+            // Keep the allocation only if it is small; a burst should not pin memory.
+            self.unaccepted.clear();
+            if self.unaccepted.capacity() > 2 * READ_CHUNK {
+                self.unaccepted = Vec::new();
+            }
+            self.start = 0;
+        }
+        accepted > 0
+    }
+
+    /// The transport's read half ended: tells the machine.
+    pub(crate) fn on_eof<M: Machine>(&mut self, machine: &mut M, now: Instant) {
+        debug_assert!(self.is_drained(), "EOF overtook unaccepted bytes");
+        self.eof = true;
+        machine.handle_eof(now);
+    }
+
+    /// Whether every byte read so far has been accepted.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.start == self.unaccepted.len()
+    }
+
+    /// Bytes waiting to be accepted.
+    #[cfg(test)]
+    pub(crate) fn unaccepted_len(&self) -> usize {
+        self.unaccepted.len() - self.start
+    }
+
+    /// Whether the driver should read the transport now: the machine wants input, nothing
+    /// read earlier is still waiting, and the transport has not ended.
+    pub(crate) fn wants_read<M: Machine>(&self, machine: &M) -> bool {
+        !self.eof && self.is_drained() && machine.wants_read()
+    }
+}
+
+/// The machine-to-transport direction.
+#[derive(Debug, Default)]
+pub(crate) struct Outbound {
+    /// The rest of the transmit being written.
+    pending: Bytes,
+    /// Bytes were written since the last flush.
+    unflushed: bool,
+    /// The write half was shut down (TCP FIN sent).
+    write_shut: bool,
+}
+
+impl Outbound {
+    /// The bytes to write next: the rest of the current transmit, or the machine's next one.
+    /// `None` when the machine has nothing to send.
+    pub(crate) fn next_outgoing<M: Machine>(&mut self, machine: &mut M) -> Option<&[u8]> {
+        while self.pending.is_empty() {
+            self.pending = machine.poll_transmit()?;
+        }
+        Some(&self.pending)
+    }
+
+    /// The rest of the current transmit (empty if none).
+    pub(crate) fn pending(&self) -> &[u8] {
+        &self.pending
+    }
+
+    /// Records that the transport took `n` bytes of [`pending`](Outbound::pending).
+    pub(crate) fn advance_written(&mut self, n: usize) {
+        self.pending.advance(n.min(self.pending.len()));
+        if n > 0 {
+            self.unflushed = true;
+        }
+    }
+
+    /// Whether written bytes still need a transport flush.
+    pub(crate) fn needs_flush(&self) -> bool {
+        self.unflushed
+    }
+
+    /// Records a completed transport flush.
+    pub(crate) fn flushed(&mut self) {
+        self.unflushed = false;
+    }
+
+    /// Whether the write half should be shut down now: the machine will never transmit
+    /// again and everything it sent was written. Call after
+    /// [`next_outgoing`](Outbound::next_outgoing) returned `None`.
+    pub(crate) fn should_shutdown_write<M: Machine>(&self, machine: &M) -> bool {
+        !self.write_shut && self.pending.is_empty() && machine.is_transmit_closed()
+    }
+
+    /// Records that the write half was shut down.
+    pub(crate) fn write_shut_down(&mut self) {
+        self.write_shut = true;
+    }
+
+    /// Whether the driver is done: the machine is finished, everything it sent was written,
+    /// and the write half was shut down if the machine closed its transmit side. Call after
+    /// [`next_outgoing`](Outbound::next_outgoing) returned `None`.
+    pub(crate) fn is_finished<M: Machine>(&self, machine: &M) -> bool {
+        self.pending.is_empty()
+            && machine.is_finished()
+            && (self.write_shut || !machine.is_transmit_closed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wirestate_core::chan::{Duplex, DuplexConfig, DuplexEvent, PipeConfig};
+
+    const NOW: Instant = Instant::ZERO;
+
+    fn small_inbound(capacity: usize) -> Duplex {
+        Duplex::new(DuplexConfig {
+            inbound: PipeConfig::with_capacity(capacity),
+            ..DuplexConfig::default()
+        })
+    }
+
+    #[test]
+    fn unaccepted_bytes_are_offered_again_in_order() {
+        let mut machine = small_inbound(4);
+        let mut input = Inbound::default();
+        assert!(input.wants_read(&machine));
+        input.feed(&mut machine, NOW, b"abcdefghij");
+        assert_eq!(input.unaccepted_len(), 6);
+        assert!(
+            !input.wants_read(&machine),
+            "full machine and bytes waiting"
+        );
+        assert!(!input.retry_unaccepted(&mut machine, NOW), "still full");
+
+        // The application reads 3 bytes at a time; after each read the pump offers more.
+        let mut got = Vec::new();
+        for _ in 0..10 {
+            let mut buf = [0u8; 3];
+            let n = machine.inbound_mut().read(&mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+            let waiting = input.unaccepted_len();
+            assert_eq!(input.retry_unaccepted(&mut machine, NOW), waiting > 0);
+            if got.len() == 10 {
+                break;
+            }
+        }
+        assert_eq!(got, b"abcdefghij");
+        assert!(
+            machine
+                .inbound_mut()
+                .read(&mut [0u8; 1])
+                .unwrap_err()
+                .is_blocked()
+        );
+        assert!(input.is_drained());
+        assert!(input.wants_read(&machine));
+    }
+
+    #[test]
+    fn eof_stops_reading() {
+        let mut machine = Duplex::default();
+        let mut input = Inbound::default();
+        input.on_eof(&mut machine, NOW);
+        assert!(!input.wants_read(&machine));
+        assert_eq!(machine.poll_event(), Some(DuplexEvent::ReadClosed));
+    }
+
+    #[test]
+    fn partial_writes_then_shutdown_then_finished() {
+        let mut machine = Duplex::default();
+        let mut output = Outbound::default();
+        assert_eq!(output.next_outgoing(&mut machine), None);
+        assert!(!output.should_shutdown_write(&machine));
+
+        machine.outbound_mut().write(b"hello").unwrap();
+        machine.outbound_mut().close().unwrap();
+        assert_eq!(output.next_outgoing(&mut machine), Some(&b"hello"[..]));
+        assert!(
+            !output.should_shutdown_write(&machine),
+            "bytes still pending"
+        );
+        output.advance_written(2);
+        assert_eq!(output.pending(), b"llo");
+        assert_eq!(output.next_outgoing(&mut machine), Some(&b"llo"[..]));
+        output.advance_written(3);
+        assert!(output.needs_flush());
+        output.flushed();
+        assert!(!output.needs_flush());
+        assert_eq!(output.next_outgoing(&mut machine), None);
+        assert!(output.should_shutdown_write(&machine));
+        assert!(!output.is_finished(&machine), "read side still open");
+        output.write_shut_down();
+        assert!(!output.should_shutdown_write(&machine));
+
+        let mut input = Inbound::default();
+        input.on_eof(&mut machine, NOW);
+        assert!(output.is_finished(&machine));
+    }
+
+    #[test]
+    fn finished_waits_for_shutdown() {
+        let mut machine = Duplex::default();
+        let mut output = Outbound::default();
+        machine.outbound_mut().close().unwrap();
+        machine.handle_eof(NOW);
+        assert!(machine.is_finished());
+        assert_eq!(output.next_outgoing(&mut machine), None);
+        assert!(!output.is_finished(&machine), "FIN not sent yet");
+        output.write_shut_down();
+        assert!(output.is_finished(&machine));
+    }
+}
