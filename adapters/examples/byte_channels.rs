@@ -35,12 +35,18 @@ async fn in_memory() -> io::Result<()> {
     let count = reader.read_u32().await?;
     println!("[memory] header says {count} lines");
     let mut line = String::new();
-    while reader.read_line(&mut line, 1024, LineEnding::Default).await? {
+    while reader
+        .read_line(&mut line, 1024, LineEnding::Default)
+        .await?
+    {
         println!("[memory] line: {line:?}");
         line.clear();
     }
     producer.await?;
-    println!("[memory] {} bytes moved through a 64-byte channel", reader.total_read());
+    println!(
+        "[memory] {} bytes moved through a 64-byte channel",
+        reader.total_read()
+    );
     Ok(())
 }
 
@@ -78,7 +84,8 @@ async fn over_tcp() -> io::Result<()> {
     let conn = Connection::new(Duplex::default());
     let driver = smol::spawn(driver::smol::run(conn.clone(), stream));
     conn.with(|m| -> Result<(), wirestate::chan::ChannelError> {
-        m.outbound_mut().write(b"hello over TCP, through the smol driver\n")?;
+        m.outbound_mut()
+            .write(b"hello over TCP, through the smol driver\n")?;
         m.outbound_mut().close() // publishes, then half-closes the socket once sent
     })
     .map_err(io::Error::other)?;

@@ -1,7 +1,37 @@
-//! wirestate adapters.
+//! # wirestate: sans-I/O protocols on smol, tokio and blocking std
+//!
+//! The protocols live in [`wirestate_core`] (re-exported as [`core`]) as state machines that
+//! do no I/O: bytes and time go in; bytes, events and deadlines come out (see the
+//! [`Machine`](wirestate_core::Machine) contract and the canonical driver loop in the core's
+//! crate docs). This crate binds them to runtimes:
+//!
+//! - [`chan`]: Ktor-style byte channels, `byte_channel()` with a [`chan::ByteWriter`] and a
+//!   [`chan::ByteReader`] that work from any executor, implement the futures-io traits (and
+//!   tokio's with the `tokio` feature) and offer blocking `std::io` views and interop
+//!   ([`chan::interop`]).
+//! - [`driver`]: one generic driver per runtime that runs any machine over a transport:
+//!   [`driver::smol`] (feature `smol`, the default), `driver::tokio` (feature `tokio`) and
+//!   `driver::blocking` (feature `blocking`), sharing one runtime-free pump.
+//!
+//! ```
+//! use wirestate::chan::{byte_channel, PipeConfig};
+//!
+//! # smol::block_on(async {
+//! let (mut writer, mut reader) = byte_channel(PipeConfig::default());
+//! writer.write_f64_le(2.5).await?;
+//! writer.close()?;
+//! assert_eq!(reader.read_f64_le().await?, 2.5);
+//! # std::io::Result::Ok(())
+//! # }).unwrap();
+//! ```
 
 pub use wirestate_core as core;
 
 pub mod chan;
 pub mod driver;
 mod park;
+
+/// The README's examples, compiled and run as doc tests so they cannot drift.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
