@@ -6,7 +6,9 @@ use std::collections::VecDeque;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wirestate_core::chan::{Cause, ChannelError, Delimited, LineEnding, LineReader, Pipe, PipeConfig};
+use wirestate_core::chan::{
+    Cause, ChannelError, Delimited, LineEnding, LineReader, Pipe, PipeConfig,
+};
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -68,7 +70,11 @@ fuzz_target!(|input: Input| {
             }
             Op::ReadLine { limit, lenient } => {
                 exact = false;
-                let ending = if lenient { LineEnding::Lenient } else { LineEnding::Default };
+                let ending = if lenient {
+                    LineEnding::Lenient
+                } else {
+                    LineEnding::Default
+                };
                 let mut out = Vec::new();
                 let before = pipe.total_read();
                 match lines.read_line(&mut pipe, &mut out, usize::from(limit), ending) {
@@ -104,7 +110,10 @@ fuzz_target!(|input: Input| {
         // Invariants after every step.
         assert!(pipe.available() <= capacity);
         assert!(pipe.free_space() <= capacity);
-        assert!(lines.pending() <= 256, "a line reader holds at most limit + CR bytes");
+        assert!(
+            lines.pending() <= 256,
+            "a line reader holds at most limit + CR bytes"
+        );
         if pipe.closed_cause().is_none() {
             let buffered = (pipe.available() + pipe.unflushed()) as u64;
             assert_eq!(pipe.total_written() - pipe.total_read(), buffered);

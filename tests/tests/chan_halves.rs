@@ -471,3 +471,156 @@ fn copy_to_stops_at_its_limit() {
         assert_eq!(out, b"0123");
     });
 }
+
+/// A sink shared with the test: records what was written and how often it was flushed,
+/// and can be told to fail.
+#[derive(Clone, Default, Debug)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<(Vec<u8>, usize, bool)>>);
+
+impl Recorder {
+    fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().0.clone()
+    }
+    fn flushes(&self) -> usize {
+        self.0.lock().unwrap().1
+    }
+    fn fail_from_now_on(&self) {
+        self.0.lock().unwrap().2 = true;
+    }
+    /// Waits (bounded) until `len` bytes have arrived.
+    fn wait_for(&self, len: usize) -> Vec<u8> {
+        for _ in 0..500 {
+            if self.bytes().len() >= len {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(4));
+        }
+        self.bytes()
+    }
+}
+
+impl Write for Recorder {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut state = self.0.lock().unwrap();
+        if state.2 {
+            return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+        }
+        state.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.lock().unwrap().1 += 1;
+        Ok(())
+    }
+}
+
+impl futures_lite::AsyncWrite for Recorder {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::task::Poll::Ready(Write::write(self.get_mut(), buf))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Write::flush(self.get_mut()))
+    }
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[test]
+fn writer_to_write_is_buffered_until_flush() {
+    use wirestate::chan::interop::writer_to_write;
+    let sink = Recorder::default();
+    let (mut w, thread) = writer_to_write(sink.clone(), PipeConfig::with_capacity(1024));
+    future::block_on(w.write_all(b"held back")).unwrap();
+    // Unflushed bytes are invisible to the pump thread, however long it looks.
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(sink.bytes().is_empty());
+    future::block_on(w.flush()).unwrap();
+    assert_eq!(sink.wait_for(9), b"held back");
+    w.close().unwrap();
+    thread.join().unwrap().unwrap();
+    assert!(
+        sink.flushes() >= 1,
+        "the sink is flushed when the channel runs dry"
+    );
+}
+
+#[test]
+fn writer_to_write_reports_a_failing_sink_to_the_writer() {
+    use wirestate::chan::interop::writer_to_write;
+    let sink = Recorder::default();
+    sink.fail_from_now_on();
+    let (mut w, thread) = writer_to_write(sink, PipeConfig::with_capacity(1024));
+    future::block_on(async {
+        w.write_all(b"doomed").await.unwrap();
+        w.flush().await.unwrap();
+    });
+    let err = thread.join().unwrap().unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+    let err = future::block_on(w.write_all(b"more")).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{err}");
+}
+
+#[test]
+fn reader_from_read_carries_a_source_and_its_errors() {
+    use wirestate::chan::interop::reader_from_read;
+    let data = pattern(200_000);
+    let (mut r, thread) = reader_from_read(
+        io::Cursor::new(data.clone()),
+        PipeConfig::with_capacity(4096),
+    );
+    let mut got = Vec::new();
+    r.blocking().read_to_end(&mut got).unwrap();
+    assert_eq!(got, data);
+    assert_eq!(thread.join().unwrap().unwrap(), data.len() as u64);
+
+    // A source that fails midway: the reader gets the bytes before, then the error.
+    let failing = io::Cursor::new(b"partial".to_vec()).chain(FailingRead);
+    let (mut r, thread) = reader_from_read(failing, PipeConfig::with_capacity(64));
+    let mut got = Vec::new();
+    let err = r.blocking().read_to_end(&mut got).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    assert!(thread.join().unwrap().is_err());
+}
+
+struct FailingRead;
+
+impl Read for FailingRead {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::new(io::ErrorKind::TimedOut, "source timed out"))
+    }
+}
+
+#[test]
+fn async_read_and_write_conversions() {
+    use wirestate::chan::interop::{reader_from_async_read, writer_to_async_write};
+    smol::block_on(async {
+        let data = pattern(100_000);
+        let source = futures_lite::io::Cursor::new(data.clone());
+        let (mut r, pump) = reader_from_async_read(source, PipeConfig::with_capacity(2048));
+        let pump = smol::spawn(pump);
+        let mut got = Vec::new();
+        r.read_to_end(&mut got, usize::MAX).await.unwrap();
+        assert_eq!(got, data);
+        assert_eq!(pump.await.unwrap(), data.len() as u64);
+
+        let sink = Recorder::default();
+        let (mut w, pump) = writer_to_async_write(sink.clone(), PipeConfig::with_capacity(2048));
+        let pump = smol::spawn(pump);
+        w.write_all(&data).await.unwrap();
+        w.flush_and_close().await.unwrap();
+        assert_eq!(pump.await.unwrap(), data.len() as u64);
+        assert_eq!(sink.bytes(), data);
+        assert!(sink.flushes() >= 1);
+    });
+}

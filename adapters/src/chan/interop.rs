@@ -22,7 +22,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use wirestate_core::chan::PipeConfig;
 
 use super::reader::ByteReader;
-use super::shared::cause_from_io;
+use super::shared::cause_like;
 use super::writer::ByteWriter;
 use super::{BlockingReader, byte_channel};
 
@@ -44,10 +44,7 @@ pub fn writer_to_write<W: Write + Send + 'static>(
         match result {
             Ok(()) => Ok(sink),
             Err(error) => {
-                reader.cancel_with(cause_from_io(io::Error::new(
-                    error.kind(),
-                    error.to_string(),
-                )));
+                reader.cancel_with(cause_like(&error));
                 Err(error)
             }
         }
@@ -87,10 +84,7 @@ pub fn reader_from_read<R: Read + Send + 'static>(
                 Ok(n) => n,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {
-                    writer.cancel_with(cause_from_io(io::Error::new(
-                        error.kind(),
-                        error.to_string(),
-                    )));
+                    writer.cancel_with(cause_like(&error));
                     return Err(error);
                 }
             };
@@ -124,10 +118,7 @@ pub fn reader_from_async_read<R: AsyncRead + Unpin>(
                 Ok(n) => n,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {
-                    writer.cancel_with(cause_from_io(io::Error::new(
-                        error.kind(),
-                        error.to_string(),
-                    )));
+                    writer.cancel_with(cause_like(&error));
                     return Err(error);
                 }
             };
@@ -179,10 +170,7 @@ pub fn writer_to_async_write<W: AsyncWrite + Unpin>(
         match result {
             Ok(()) => Ok(total),
             Err(error) => {
-                reader.cancel_with(cause_from_io(io::Error::new(
-                    error.kind(),
-                    error.to_string(),
-                )));
+                reader.cancel_with(cause_like(&error));
                 Err(error)
             }
         }

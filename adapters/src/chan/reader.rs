@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use wirestate_core::chan::{Cause, ChannelError, Delimited, LineEnding, LineReader, Pipe};
 
-use super::shared::{Shared, Side, to_io_error};
+use super::shared::{Shared, Side, cause_like, to_io_error};
 use super::writer::ByteWriter;
 
 /// The read half of a byte channel (Ktor's `ByteReadChannel`).
@@ -273,7 +273,7 @@ impl ByteReader {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(error) => {
-                    to.cancel_with(Cause::message(error.to_string()));
+                    to.cancel_with(cause_like(&error));
                     return Err(error);
                 }
             };
@@ -283,7 +283,7 @@ impl ByteReader {
             }
             .await
             {
-                self.cancel_with(Cause::message(error.to_string()));
+                self.cancel_with(cause_like(&error));
                 return Err(error);
             }
             copied += n as u64;

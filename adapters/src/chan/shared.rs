@@ -176,7 +176,8 @@ pub(crate) fn to_io_error(error: ChannelError, side: Side) -> io::Error {
     io::Error::new(kind, error)
 }
 
-/// Turns an `io::Error` into a cancellation cause that keeps its kind.
-pub(crate) fn cause_from_io(error: io::Error) -> Cause {
-    Cause::new(error)
+/// A cancellation cause mirroring `error` (its kind and message), for when the error itself
+/// also goes back to the caller.
+pub(crate) fn cause_like(error: &io::Error) -> Cause {
+    Cause::new(io::Error::new(error.kind(), error.to_string()))
 }
