@@ -1,1 +1,33 @@
 //! Shared helpers for the integration tests.
+//!
+//! Everything here is independent of the runtime that drives a connection: raw std
+//! [`TcpStream`](std::net::TcpStream) peers ([`peers`]), the application's side of a driven
+//! [`Duplex`](wirestate_core::chan::Duplex) ([`app`]), written once against the [`app::Wait`]
+//! trait that each driver test implements for its runtime, and a test-only machine with
+//! timers ([`ticker`]).
+
+#![warn(missing_docs)]
+
+use std::time::Duration;
+
+pub mod app;
+pub mod peers;
+pub mod ticker;
+
+/// Every test, and every blocking call in a peer, gives up after this long.
+pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// An upper bound on the rounds of any application loop.
+pub const MAX_ROUNDS: usize = 1_000_000;
+
+/// A reproducible pseudo-random byte pattern (xorshift64).
+pub fn pattern(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect()
+}

@@ -9,15 +9,7 @@ use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use wirestate::chan::{ByteReader, Cause, Delimited, LineEnding, PipeConfig, byte_channel};
 
 fn pattern(len: usize) -> Vec<u8> {
-    let mut x = 0x2545_f491_u32;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    wirestate_tests::pattern(len, 0x2545_f491)
 }
 
 #[test]
