@@ -102,14 +102,7 @@ impl<A: Machine, B: Machine> Pair<A, B> {
     /// way. Returns early, at the settled state, if nothing is left to happen.
     pub fn run_for(&mut self, duration: Duration) {
         let end = self.now + duration;
-        self.drive();
-        while let Some(next) = self.next_wakeup() {
-            if next > end {
-                break;
-            }
-            self.now = next;
-            self.drive();
-        }
+        self.settle_until(end);
         self.now = self.now.max(end);
     }
 
@@ -117,7 +110,12 @@ impl<A: Machine, B: Machine> Pair<A, B> {
     /// `limit` of virtual time has passed. Returns the time spent.
     pub fn run_until_idle(&mut self, limit: Duration) -> Duration {
         let start = self.now;
-        let end = start + limit;
+        self.settle_until(start + limit);
+        self.now - start
+    }
+
+    /// Settles now, then at every deadline up to `end`.
+    fn settle_until(&mut self, end: Instant) {
         self.drive();
         while let Some(next) = self.next_wakeup() {
             if next > end {
@@ -126,6 +124,5 @@ impl<A: Machine, B: Machine> Pair<A, B> {
             self.now = next;
             self.drive();
         }
-        self.now - start
     }
 }
