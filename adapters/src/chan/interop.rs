@@ -25,6 +25,7 @@ use super::reader::ByteReader;
 use super::shared::cause_like;
 use super::writer::ByteWriter;
 use super::{BlockingReader, byte_channel};
+use wirestate_core::chan::Cause;
 
 const CHUNK: usize = 16 * 1024;
 
@@ -40,14 +41,8 @@ pub fn writer_to_write<W: Write + Send + 'static>(
 ) -> (ByteWriter, thread::JoinHandle<io::Result<W>>) {
     let (writer, mut reader) = byte_channel(config);
     let handle = thread::spawn(move || {
-        let result = pump_to_write(&mut reader.blocking(), &mut sink);
-        match result {
-            Ok(()) => Ok(sink),
-            Err(error) => {
-                reader.cancel_with(cause_like(&error));
-                Err(error)
-            }
-        }
+        let result = pump_to_write(&mut reader.blocking(), &mut sink).map(|()| sink);
+        cancel_on_error(result, |cause| reader.cancel_with(cause))
     });
     (writer, handle)
 }
@@ -78,21 +73,17 @@ pub fn reader_from_read<R: Read + Send + 'static>(
     let handle = thread::spawn(move || {
         let mut chunk = vec![0u8; CHUNK];
         let mut total = 0u64;
-        loop {
+        let result = (|| loop {
             let n = match source.read(&mut chunk) {
-                Ok(0) => break,
+                Ok(0) => return writer.close().map(|()| total),
                 Ok(n) => n,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => {
-                    writer.cancel_with(cause_like(&error));
-                    return Err(error);
-                }
+                Err(error) => return Err(error),
             };
             writer.blocking().write_all_published(&chunk[..n])?;
             total += n as u64;
-        }
-        writer.close()?;
-        Ok(total)
+        })();
+        cancel_on_error(result, |cause| writer.cancel_with(cause))
     });
     (reader, handle)
 }
@@ -108,25 +99,24 @@ pub fn reader_from_async_read<R: AsyncRead + Unpin>(
     let pump = async move {
         let mut chunk = vec![0u8; CHUNK];
         let mut total = 0u64;
-        loop {
-            let read = std::future::poll_fn(|cx| {
-                std::pin::Pin::new(&mut source).poll_read(cx, &mut chunk)
-            })
-            .await;
-            let n = match read {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => {
-                    writer.cancel_with(cause_like(&error));
-                    return Err(error);
-                }
-            };
-            writer.write_all(&chunk[..n]).await?;
-            total += n as u64;
+        let result = async {
+            loop {
+                let read = std::future::poll_fn(|cx| {
+                    std::pin::Pin::new(&mut source).poll_read(cx, &mut chunk)
+                })
+                .await;
+                let n = match read {
+                    Ok(0) => return writer.close().map(|()| total),
+                    Ok(n) => n,
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(error) => return Err(error),
+                };
+                writer.write_all(&chunk[..n]).await?;
+                total += n as u64;
+            }
         }
-        writer.close()?;
-        Ok(total)
+        .await;
+        cancel_on_error(result, |cause| writer.cancel_with(cause))
     };
     (reader, pump)
 }
@@ -142,7 +132,7 @@ pub fn writer_to_async_write<W: AsyncWrite + Unpin>(
     let pump = async move {
         let mut chunk = vec![0u8; CHUNK];
         let mut total = 0u64;
-        let result: io::Result<()> = async {
+        let result: io::Result<u64> = async {
             loop {
                 let n = reader.read_available(&mut chunk).await?;
                 if n == 0 {
@@ -166,14 +156,18 @@ pub fn writer_to_async_write<W: AsyncWrite + Unpin>(
             }
             std::future::poll_fn(|cx| std::pin::Pin::new(&mut sink).poll_close(cx)).await
         }
-        .await;
-        match result {
-            Ok(()) => Ok(total),
-            Err(error) => {
-                reader.cancel_with(cause_like(&error));
-                Err(error)
-            }
-        }
+        .await
+        .map(|()| total);
+        cancel_on_error(result, |cause| reader.cancel_with(cause))
     };
     (writer, pump)
+}
+
+/// Passes `result` through; an error first cancels the channel with a mirror of itself, so
+/// the other half reports the same kind and message.
+fn cancel_on_error<T>(result: io::Result<T>, cancel: impl FnOnce(Cause)) -> io::Result<T> {
+    if let Err(error) = &result {
+        cancel(cause_like(error));
+    }
+    result
 }

@@ -134,57 +134,34 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
 
         // Without the lock: the transport.
         if !self.output.pending().is_empty() {
-            match self.io.poll_write(cx, self.output.pending()) {
-                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-                Poll::Ready(Ok(n)) => {
-                    self.output.advance_written(n);
-                    progress = true;
-                }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => progress = true,
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => {}
+            match completed(self.io.poll_write(cx, self.output.pending()), &mut progress)? {
+                Some(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Some(n) => self.output.advance_written(n),
+                None => {}
             }
         } else if self.output.needs_flush() {
-            match self.io.poll_flush(cx) {
-                Poll::Ready(Ok(())) => {
-                    self.output.flushed();
-                    progress = true;
-                }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => progress = true,
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => {}
+            if completed(self.io.poll_flush(cx), &mut progress)?.is_some() {
+                self.output.flushed();
             }
         } else if shutdown {
-            match self.io.poll_shutdown(cx) {
-                Poll::Ready(Ok(())) => {
-                    self.output.write_shut_down();
-                    progress = true;
-                }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => progress = true,
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => {}
+            if completed(self.io.poll_shutdown(cx), &mut progress)?.is_some() {
+                self.output.write_shut_down();
             }
         } else if finished {
             return Ok(Round::Finished);
         }
 
         if wants_read {
-            match self.io.poll_read(cx, &mut self.read_buf) {
-                Poll::Ready(Ok(n)) => {
-                    let mut state = self.conn.lock();
-                    let now = clock.now();
-                    match n {
-                        0 => self.input.on_eof(&mut state.machine, now),
-                        n => self
-                            .input
-                            .feed(&mut state.machine, now, &self.read_buf[..n]),
-                    }
-                    state.wake_events();
-                    progress = true;
+            if let Some(n) = completed(self.io.poll_read(cx, &mut self.read_buf), &mut progress)? {
+                let mut state = self.conn.lock();
+                let now = clock.now();
+                match n {
+                    0 => self.input.on_eof(&mut state.machine, now),
+                    n => self
+                        .input
+                        .feed(&mut state.machine, now, &self.read_buf[..n]),
                 }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => progress = true,
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => {}
+                state.wake_events();
             }
         }
 
@@ -209,6 +186,24 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
     fn stop(&mut self, result: Result<(), &io::Error>) {
         self.done = true;
         self.conn.lock().stop(result);
+    }
+}
+
+/// A transport call's value once it completed, `None` while it is pending. Completing and
+/// being interrupted both count as progress (an interrupted call is simply made again);
+/// any other error ends the driver.
+fn completed<T>(poll: Poll<io::Result<T>>, progress: &mut bool) -> io::Result<Option<T>> {
+    match poll {
+        Poll::Ready(Ok(value)) => {
+            *progress = true;
+            Ok(Some(value))
+        }
+        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
+            *progress = true;
+            Ok(None)
+        }
+        Poll::Ready(Err(e)) => Err(e),
+        Poll::Pending => Ok(None),
     }
 }
 
