@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use wirestate::chan::{LineEnding, PipeConfig, byte_channel};
-use wirestate::core::chan::{Duplex, DuplexEvent};
+use wirestate::core::chan::{ByteSink, ByteSource, Duplex, DuplexEvent};
 use wirestate::driver::{self, Connection};
 
 fn main() -> io::Result<()> {

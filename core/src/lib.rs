@@ -41,7 +41,7 @@
 //!
 //! ```
 //! use std::io::{self, Read, Write};
-//! use wirestate_core::chan::{Duplex, DuplexEvent};
+//! use wirestate_core::chan::{ByteSink, ByteSource, Duplex, DuplexEvent};
 //! use wirestate_core::{Instant, Machine};
 //!
 //! /// Runs `machine` over `transport` until it is finished or the transport ends.

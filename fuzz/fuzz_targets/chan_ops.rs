@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use wirestate_core::chan::{
-    Cause, ChannelError, Delimited, LineEnding, LineReader, Pipe, PipeConfig,
+    ByteSink, ByteSource, Cause, ChannelError, Delimited, LineEnding, LineReader, Pipe, PipeConfig,
+    TypedRead,
 };
 
 #[derive(Arbitrary, Debug)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wirestate_core::chan::{Duplex, DuplexConfig, PipeConfig};
+use wirestate_core::chan::{ByteSink, ByteSource, Duplex, DuplexConfig, PipeConfig};
 use wirestate_core::testing::{LinkConfig, Pair};
 
 #[derive(Arbitrary, Debug)]

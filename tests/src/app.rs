@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use wirestate::driver::Connection;
 use wirestate_core::Machine;
-use wirestate_core::chan::{Duplex, DuplexConfig, DuplexEvent, PipeConfig};
+use wirestate_core::chan::{ByteSink, ByteSource, Duplex, DuplexConfig, DuplexEvent, PipeConfig};
 
 use crate::MAX_ROUNDS;
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use wirestate_core::chan::{ByteSink, ByteSource, TypedRead};
 use wirestate_core::chan::{Cause, ChannelError, Delimited, LineEnding, LineReader, Pipe};
 
 use super::shared::{Shared, Side, cause_like, to_io_error};

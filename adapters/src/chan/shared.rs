@@ -4,6 +4,7 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use wirestate_core::chan::ByteSource;
 use wirestate_core::chan::{Cause, ChannelError, Pipe};
 
 /// Which half is asking: it decides whose waker to park and how errors are worded.

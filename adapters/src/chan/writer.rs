@@ -5,6 +5,7 @@ use std::io;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use wirestate_core::chan::{ByteSink, ByteSource, TypedWrite};
 use wirestate_core::chan::{Cause, ChannelError};
 
 use super::shared::{Shared, Side};

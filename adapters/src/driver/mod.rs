@@ -30,7 +30,7 @@
 //! ```no_run
 //! # #[cfg(feature = "smol")]
 //! # fn main() -> std::io::Result<()> {
-//! use wirestate::core::chan::{Duplex, DuplexEvent};
+//! use wirestate::core::chan::{ByteSink, ByteSource, Duplex, DuplexEvent};
 //! use wirestate::driver::{self, Connection};
 //!
 //! smol::block_on(async {

@@ -151,7 +151,9 @@ impl Outbound {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wirestate_core::chan::{Duplex, DuplexConfig, DuplexEvent, PipeConfig};
+    use wirestate_core::chan::{
+        ByteSink, ByteSource, Duplex, DuplexConfig, DuplexEvent, PipeConfig,
+    };
 
     const NOW: Instant = Instant::ZERO;
 

@@ -3,6 +3,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::error::{Cause, ChannelError};
+use super::io::{ByteSink, ByteSource};
 use super::pipe::{Pipe, PipeConfig};
 use crate::machine::Machine;
 use crate::time::Instant;

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::error::ChannelError;
-use super::pipe::Pipe;
+use super::io::ByteSource;
 
 /// Which bytes end a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,15 +50,15 @@ impl LineReader {
         self.partial.len()
     }
 
-    /// Reads one line from `pipe`, appending its content (without the line ending) to `out`.
+    /// Reads one line from `pipe` (any [`ByteSource`]), appending its content (without the line ending) to `out`.
     ///
     /// `limit` counts content bytes; the ending is not counted. A line longer than that is
     /// [`ChannelError::TooLongLine`], never a silent split. A last line without an ending is
     /// returned as [`Delimited::Eof`]. [`ChannelError::Blocked`] means: wait for more bytes
     /// and call again with the same reader.
-    pub fn read_line(
+    pub fn read_line<S: ByteSource>(
         &mut self,
-        pipe: &mut Pipe,
+        pipe: &mut S,
         out: &mut Vec<u8>,
         limit: usize,
         ending: LineEnding,
@@ -86,9 +86,9 @@ impl LineReader {
 
     /// Reads up to a single-byte `delimiter`, appending the content (without the delimiter)
     /// to `out`. Same limit and resumption rules as [`read_line`](LineReader::read_line).
-    pub fn read_until(
+    pub fn read_until<S: ByteSource>(
         &mut self,
-        pipe: &mut Pipe,
+        pipe: &mut S,
         delimiter: u8,
         out: &mut Vec<u8>,
         limit: usize,
@@ -96,9 +96,9 @@ impl LineReader {
         self.scan(pipe, out, limit, Scan::Byte(delimiter))
     }
 
-    fn scan(
+    fn scan<S: ByteSource>(
         &mut self,
-        pipe: &mut Pipe,
+        pipe: &mut S,
         out: &mut Vec<u8>,
         limit: usize,
         scan: Scan,
@@ -157,9 +157,8 @@ impl LineReader {
                 };
                 // A trailing CR may still turn out to be half of a CRLF, so it does not count
                 // yet; once the writer has closed, nothing can follow it and it is data.
-                let trailing_cr = matches!(scan, Scan::Lf)
-                    && last == Some(b'\r')
-                    && !pipe.is_write_closed_gracefully();
+                let trailing_cr =
+                    matches!(scan, Scan::Lf) && last == Some(b'\r') && !pipe.is_ended();
                 if self.partial.len() + available - usize::from(trailing_cr) > limit {
                     pipe.consume(available);
                     self.partial.clear();

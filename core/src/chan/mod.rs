@@ -1,5 +1,7 @@
 //! Byte channels: Ktor's `ByteReadChannel`/`ByteWriteChannel` as pure state machines.
 //!
+//! - [`ByteSource`] and [`ByteSink`] (with [`TypedRead`] and [`TypedWrite`]) hold the read and
+//!   write algorithms, written once over slice access; every channel implementation gets them.
 //! - [`Pipe`] is one bounded single-producer, single-consumer byte pipe with Ktor's flush,
 //!   close and cancel semantics, typed big- and little-endian reads and writes, peeking,
 //!   discarding and byte counters. It never waits: when nothing can happen it says
@@ -13,12 +15,14 @@
 
 mod duplex;
 mod error;
+mod io;
 mod line;
 mod pipe;
 mod ring;
 
 pub use duplex::{DEFAULT_MAX_TRANSMIT, Duplex, DuplexCommand, DuplexConfig, DuplexEvent};
 pub use error::{Cause, ChannelError};
+pub use io::{ByteSink, ByteSource, TypedRead, TypedWrite};
 pub use line::{Delimited, LineEnding, LineReader};
 pub use pipe::{DEFAULT_CAPACITY, Pipe, PipeConfig};
 

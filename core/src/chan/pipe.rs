@@ -1,8 +1,7 @@
 //! The byte pipe: a bounded single-producer, single-consumer channel as a pure state machine.
 
-use alloc::vec::Vec;
-
 use super::error::{Cause, ChannelError};
+use super::io::{ByteSink, ByteSource};
 use super::ring::Ring;
 
 /// Default capacity of a pipe: 64 KiB.
@@ -150,14 +149,6 @@ impl Pipe {
         self.total_written
     }
 
-    /// Room for more bytes now.
-    pub fn free_space(&self) -> usize {
-        match self.state {
-            State::Open => self.ring.free(),
-            _ => 0,
-        }
-    }
-
     /// Written bytes not yet visible to the reader.
     pub fn unflushed(&self) -> usize {
         self.ring.len() - self.published
@@ -166,72 +157,6 @@ impl Pipe {
     /// Whether writing is over (closed or cancelled).
     pub fn is_closed_for_write(&self) -> bool {
         !matches!(self.state, State::Open)
-    }
-
-    fn check_writable(&self) -> Result<(), ChannelError> {
-        match &self.state {
-            State::Open => Ok(()),
-            State::Closed => Err(ChannelError::ClosedForWrite),
-            State::Cancelled(cause) => Err(ChannelError::Cancelled(cause.clone())),
-        }
-    }
-
-    /// Copies as much of `data` as fits; returns the count. An empty `data` returns `Ok(0)`;
-    /// a full pipe returns [`ChannelError::Blocked`].
-    pub fn write(&mut self, data: &[u8]) -> Result<usize, ChannelError> {
-        self.check_writable()?;
-        if data.is_empty() {
-            return Ok(0);
-        }
-        let n = self.ring.push(data);
-        if n == 0 {
-            return Err(ChannelError::Blocked);
-        }
-        self.after_write(n);
-        Ok(n)
-    }
-
-    /// Writes all of `bytes` or nothing: for typed values that must not be split.
-    pub fn write_array<const N: usize>(&mut self, bytes: [u8; N]) -> Result<(), ChannelError> {
-        self.check_writable()?;
-        if N > self.capacity() {
-            return Err(ChannelError::MinExceedsCapacity {
-                min: N,
-                capacity: self.capacity(),
-            });
-        }
-        if self.ring.free() < N {
-            return Err(ChannelError::Blocked);
-        }
-        self.ring.push(&bytes);
-        self.after_write(N);
-        Ok(())
-    }
-
-    /// The contiguous free space after the written bytes, for a producer that writes in
-    /// place (a socket reading straight into the pipe). Follow with [`commit`](Pipe::commit).
-    /// Empty when the pipe is full.
-    pub fn write_slot(&mut self) -> Result<&mut [u8], ChannelError> {
-        self.check_writable()?;
-        Ok(self.ring.write_slot())
-    }
-
-    /// Marks `n` bytes of the last [`write_slot`](Pipe::write_slot) as written.
-    ///
-    /// # Panics
-    /// If `n` is larger than the free space.
-    pub fn commit(&mut self, n: usize) -> Result<(), ChannelError> {
-        self.check_writable()?;
-        self.ring.commit(n);
-        self.after_write(n);
-        Ok(())
-    }
-
-    fn after_write(&mut self, n: usize) {
-        self.total_written += n as u64;
-        if self.auto_flush || self.unflushed() >= (self.capacity() / 2).max(1) {
-            self.published = self.ring.len();
-        }
     }
 
     /// Makes every written byte visible to the reader; returns how many became visible.
@@ -269,204 +194,74 @@ impl Pipe {
         self.total_read
     }
 
-    /// Published bytes the reader can take now.
-    pub fn available(&self) -> usize {
-        self.published
-    }
-
-    /// Whether the reader has seen everything: closed and drained, or cancelled.
-    pub fn is_closed_for_read(&self) -> bool {
-        match self.state {
-            State::Open => false,
-            State::Closed => self.ring.len() == 0,
-            State::Cancelled(_) => true,
-        }
-    }
-
     /// Whether the writer closed gracefully (more data may still be buffered).
     pub fn is_write_closed_gracefully(&self) -> bool {
         matches!(self.state, State::Closed)
     }
+}
 
-    /// What the reader can see, as at most two slices (the ring may wrap).
-    pub fn readable(&self) -> Result<(&[u8], &[u8]), ChannelError> {
+impl ByteSource for Pipe {
+    fn readable(&self) -> Result<(&[u8], &[u8]), ChannelError> {
         self.check_cancelled()?;
         Ok(self.ring.slices(self.published))
     }
 
-    /// Marks `n` published bytes as read.
-    ///
-    /// # Panics
-    /// If `n` is more than [`available`](Pipe::available).
-    pub fn consume(&mut self, n: usize) {
+    fn consume(&mut self, n: usize) {
         assert!(n <= self.published, "consume past the published bytes");
         self.ring.consume(n);
         self.published -= n;
         self.total_read += n as u64;
     }
 
-    /// Fails with the right error when nothing is readable: the end (`Ok(false)`), the cause,
-    /// or [`ChannelError::Blocked`]. `Ok(true)` when bytes are readable.
-    fn readiness(&self) -> Result<bool, ChannelError> {
-        self.check_cancelled()?;
-        if self.published > 0 {
-            Ok(true)
-        } else if self.is_closed_for_read() {
-            Ok(false)
-        } else {
-            Err(ChannelError::Blocked)
-        }
+    fn is_ended(&self) -> bool {
+        matches!(self.state, State::Closed)
     }
 
-    /// Copies up to `dst.len()` published bytes out. `Ok(0)` means the end (or an empty
-    /// `dst`); an open, empty pipe answers [`ChannelError::Blocked`].
-    pub fn read(&mut self, dst: &mut [u8]) -> Result<usize, ChannelError> {
-        if dst.is_empty() {
-            self.check_cancelled()?;
-            return Ok(0);
-        }
-        if !self.readiness()? {
-            return Ok(0);
-        }
-        let n = dst.len().min(self.published);
-        self.ring.copy_to(&mut dst[..n]);
-        self.consume(n);
-        Ok(n)
+    fn capacity(&self) -> usize {
+        Pipe::capacity(self)
     }
 
-    /// Appends up to `max` published bytes to `out`; `Ok(0)` means the end.
-    pub fn read_into_vec(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize, ChannelError> {
-        if max == 0 {
-            self.check_cancelled()?;
-            return Ok(0);
-        }
-        if !self.readiness()? {
-            return Ok(0);
-        }
-        let n = max.min(self.published);
-        let (a, b) = self.ring.slices(n);
-        out.extend_from_slice(a);
-        out.extend_from_slice(b);
-        self.consume(n);
-        Ok(n)
+    fn available(&self) -> usize {
+        self.published
     }
 
-    /// Whether at least `min` bytes are readable: `Ok(true)` if so, `Ok(false)` if the
-    /// channel ended first (Ktor's `awaitContent`). A `min` above the capacity can never be
-    /// met and is refused with [`ChannelError::MinExceedsCapacity`] instead of waiting forever.
-    pub fn has_content(&self, min: usize) -> Result<bool, ChannelError> {
-        self.check_cancelled()?;
-        if min > self.capacity() {
-            return Err(ChannelError::MinExceedsCapacity {
-                min,
-                capacity: self.capacity(),
-            });
-        }
-        if self.published >= min {
-            Ok(true)
-        } else if self.is_closed_for_read() || self.is_write_closed_gracefully() {
-            Ok(false)
-        } else {
-            Err(ChannelError::Blocked)
-        }
-    }
-
-    /// Copies exactly `dst.len()` bytes without consuming them. Fails with
-    /// [`ChannelError::UnexpectedEof`] if the channel ends first.
-    pub fn peek(&self, dst: &mut [u8]) -> Result<(), ChannelError> {
-        if self.has_content(dst.len())? {
-            self.ring.copy_to(dst);
-            Ok(())
-        } else {
-            Err(ChannelError::UnexpectedEof {
-                needed: dst.len(),
-                available: self.published,
-            })
-        }
-    }
-
-    /// Takes exactly `N` bytes, or nothing.
-    pub fn read_array<const N: usize>(&mut self) -> Result<[u8; N], ChannelError> {
-        let mut out = [0u8; N];
-        self.peek(&mut out)?;
-        self.consume(N);
-        Ok(out)
-    }
-
-    /// Drops up to `max` published bytes; returns the count. `Ok(0)` means the end.
-    pub fn discard(&mut self, max: usize) -> Result<usize, ChannelError> {
-        if max == 0 {
-            self.check_cancelled()?;
-            return Ok(0);
-        }
-        if !self.readiness()? {
-            return Ok(0);
-        }
-        let n = max.min(self.published);
-        self.consume(n);
-        Ok(n)
-    }
-
-    /// The readable byte at `index` (which must be below [`available`](Pipe::available)).
-    pub(crate) fn byte_at(&self, index: usize) -> u8 {
+    fn byte_at(&self, index: usize) -> u8 {
         self.ring.get(index)
     }
 }
 
-macro_rules! typed_access {
-    ($( $ty:ty => $read_be:ident, $read_le:ident, $write_be:ident, $write_le:ident; )*) => {
-        /// Typed reads and writes. Big-endian is Ktor's default; `_le` variants read and
-        /// write little-endian. Reads take the whole value or nothing; writes put the whole
-        /// value or nothing.
-        impl Pipe {
-            $(
-                #[doc = concat!("Reads a big-endian `", stringify!($ty), "`.")]
-                pub fn $read_be(&mut self) -> Result<$ty, ChannelError> {
-                    self.read_array().map(<$ty>::from_be_bytes)
-                }
-                #[doc = concat!("Reads a little-endian `", stringify!($ty), "`.")]
-                pub fn $read_le(&mut self) -> Result<$ty, ChannelError> {
-                    self.read_array().map(<$ty>::from_le_bytes)
-                }
-                #[doc = concat!("Writes a big-endian `", stringify!($ty), "`.")]
-                pub fn $write_be(&mut self, value: $ty) -> Result<(), ChannelError> {
-                    self.write_array(value.to_be_bytes())
-                }
-                #[doc = concat!("Writes a little-endian `", stringify!($ty), "`.")]
-                pub fn $write_le(&mut self, value: $ty) -> Result<(), ChannelError> {
-                    self.write_array(value.to_le_bytes())
-                }
-            )*
+impl ByteSink for Pipe {
+    fn writable(&self) -> Result<(), ChannelError> {
+        match &self.state {
+            State::Open => Ok(()),
+            State::Closed => Err(ChannelError::ClosedForWrite),
+            State::Cancelled(cause) => Err(ChannelError::Cancelled(cause.clone())),
         }
-    };
-}
+    }
 
-impl Pipe {
-    /// Reads one byte.
-    pub fn read_u8(&mut self) -> Result<u8, ChannelError> {
-        self.read_array().map(u8::from_be_bytes)
+    fn write_slots(&mut self) -> Result<(&mut [u8], &mut [u8]), ChannelError> {
+        self.writable()?;
+        Ok(self.ring.write_slots())
     }
-    /// Reads one signed byte.
-    pub fn read_i8(&mut self) -> Result<i8, ChannelError> {
-        self.read_array().map(i8::from_be_bytes)
-    }
-    /// Writes one byte.
-    pub fn write_u8(&mut self, value: u8) -> Result<(), ChannelError> {
-        self.write_array(value.to_be_bytes())
-    }
-    /// Writes one signed byte.
-    pub fn write_i8(&mut self, value: i8) -> Result<(), ChannelError> {
-        self.write_array(value.to_be_bytes())
-    }
-}
 
-typed_access! {
-    u16 => read_u16, read_u16_le, write_u16, write_u16_le;
-    i16 => read_i16, read_i16_le, write_i16, write_i16_le;
-    u32 => read_u32, read_u32_le, write_u32, write_u32_le;
-    i32 => read_i32, read_i32_le, write_i32, write_i32_le;
-    u64 => read_u64, read_u64_le, write_u64, write_u64_le;
-    i64 => read_i64, read_i64_le, write_i64, write_i64_le;
-    f32 => read_f32, read_f32_le, write_f32, write_f32_le;
-    f64 => read_f64, read_f64_le, write_f64, write_f64_le;
+    fn commit(&mut self, n: usize) -> Result<(), ChannelError> {
+        self.writable()?;
+        self.ring.commit(n);
+        self.total_written += n as u64;
+        if self.auto_flush || self.unflushed() >= (self.capacity() / 2).max(1) {
+            self.published = self.ring.len();
+        }
+        Ok(())
+    }
+
+    fn free_space(&self) -> usize {
+        match self.state {
+            State::Open => self.ring.free(),
+            _ => 0,
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        Pipe::capacity(self)
+    }
 }

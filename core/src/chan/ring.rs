@@ -59,37 +59,21 @@ impl Ring {
         }
     }
 
-    /// Copies as much of `data` as fits; returns the count.
-    pub(crate) fn push(&mut self, data: &[u8]) -> usize {
-        let n = data.len().min(self.free());
-        if n == 0 {
-            return 0;
+    /// The free space as at most two regions: after the tail, then (if the ring wraps)
+    /// from the start up to the head. Producers write in place, then [`commit`](Ring::commit).
+    pub(crate) fn write_slots(&mut self) -> (&mut [u8], &mut [u8]) {
+        let free = self.free();
+        if free == 0 {
+            return (&mut [], &mut []);
         }
         self.allocate();
         let tail = self.tail();
-        let first = n.min(self.capacity - tail);
-        self.buf[tail..tail + first].copy_from_slice(&data[..first]);
-        self.buf[..n - first].copy_from_slice(&data[first..n]);
-        self.len += n;
-        n
+        let first = free.min(self.capacity - tail);
+        let (front, back) = self.buf.split_at_mut(tail);
+        (&mut back[..first], &mut front[..free - first])
     }
 
-    /// The contiguous free region after the tail, for producers that write in place.
-    pub(crate) fn write_slot(&mut self) -> &mut [u8] {
-        if self.free() == 0 {
-            return &mut [];
-        }
-        self.allocate();
-        let tail = self.tail();
-        let end = if tail >= self.head && !(tail == self.head && self.len > 0) {
-            self.capacity
-        } else {
-            self.head
-        };
-        &mut self.buf[tail..end]
-    }
-
-    /// Marks `n` bytes of the last [`write_slot`](Ring::write_slot) as written.
+    /// Marks the first `n` free bytes (see [`write_slots`](Ring::write_slots)) as written.
     pub(crate) fn commit(&mut self, n: usize) {
         assert!(n <= self.free(), "commit past the free space");
         self.len += n;
@@ -106,13 +90,6 @@ impl Ring {
             &self.buf[self.head..self.head + first],
             &self.buf[..n - first],
         )
-    }
-
-    /// Copies the first `dst.len()` bytes without consuming them.
-    pub(crate) fn copy_to(&self, dst: &mut [u8]) {
-        let (a, b) = self.slices(dst.len());
-        dst[..a.len()].copy_from_slice(a);
-        dst[a.len()..].copy_from_slice(b);
     }
 
     /// The byte at `index` from the head.
@@ -150,47 +127,66 @@ impl Ring {
 mod tests {
     use super::*;
 
+    /// Writes as much of `data` as fits, through the in-place slots.
+    fn push(ring: &mut Ring, data: &[u8]) -> usize {
+        let mut written = 0;
+        let (a, b) = ring.write_slots();
+        for slot in [a, b] {
+            let n = slot.len().min(data.len() - written);
+            slot[..n].copy_from_slice(&data[written..written + n]);
+            written += n;
+        }
+        ring.commit(written);
+        written
+    }
+
+    fn copy_front(ring: &Ring, dst: &mut [u8]) {
+        let (a, b) = ring.slices(dst.len());
+        dst[..a.len()].copy_from_slice(a);
+        dst[a.len()..].copy_from_slice(b);
+    }
+
     #[test]
     fn wraps_and_rewinds() {
         let mut ring = Ring::new(8);
         assert!(!ring.is_allocated());
-        assert_eq!(ring.push(b"abcdef"), 6);
+        assert_eq!(push(&mut ring, b"abcdef"), 6);
         ring.consume(4);
-        assert_eq!(ring.push(b"ghijklmn"), 6);
+        assert_eq!(push(&mut ring, b"ghijklmn"), 6);
         assert_eq!(ring.len(), 8);
         let (a, b) = ring.slices(8);
         assert_eq!((a, b), (&b"efgh"[..], &b"ijkl"[..]));
         let mut out = [0u8; 5];
-        ring.copy_to(&mut out);
+        copy_front(&ring, &mut out);
         assert_eq!(&out, b"efghi");
         assert_eq!(ring.get(7), b'l');
         ring.consume(8);
         assert_eq!(ring.slices(0), (&[][..], &[][..]));
         // Empty again: the next write starts at offset 0, contiguous.
-        assert_eq!(ring.write_slot().len(), 8);
+        assert_eq!(ring.write_slots().0.len(), 8);
     }
 
     #[test]
     fn write_slot_is_the_free_region_after_the_tail() {
         let mut ring = Ring::new(8);
-        ring.push(b"abc");
-        assert_eq!(ring.write_slot().len(), 5);
+        push(&mut ring, b"abc");
+        assert_eq!(ring.write_slots().0.len(), 5);
         ring.consume(2);
-        ring.write_slot()[..5].copy_from_slice(b"defgh");
+        ring.write_slots().0[..5].copy_from_slice(b"defgh");
         ring.commit(5);
         // Tail wrapped to 0; the slot now ends at the head.
-        assert_eq!(ring.write_slot().len(), 2);
+        assert_eq!(ring.write_slots().0.len(), 2);
         ring.commit(2);
-        assert_eq!(ring.write_slot().len(), 0);
+        assert_eq!(ring.write_slots().0.len(), 0);
         let mut out = [0u8; 8];
-        ring.copy_to(&mut out);
+        copy_front(&ring, &mut out);
         assert_eq!(&out[..6], b"cdefgh");
     }
 
     #[test]
     fn release_frees_memory() {
         let mut ring = Ring::new(4);
-        ring.push(b"ab");
+        push(&mut ring, b"ab");
         ring.shrink_if_empty();
         assert!(ring.is_allocated());
         ring.consume(2);

@@ -8,6 +8,7 @@ use core::fmt::Debug;
 
 use bytes::Bytes;
 
+use super::{ByteSink, ByteSource, TypedRead, TypedWrite};
 use super::{
     Cause, ChannelError, DEFAULT_CAPACITY, DEFAULT_MAX_TRANSMIT, Delimited, Duplex, DuplexCommand,
     DuplexConfig, DuplexEvent, LineEnding, LineReader, Pipe, PipeConfig,
