@@ -25,6 +25,8 @@
 //! # }).unwrap();
 //! ```
 
+#![deny(unsafe_code)] // one audited exception: the lock-free channel ring (chan/spsc.rs)
+
 pub use wirestate_core as core;
 
 pub mod chan;

@@ -256,9 +256,20 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs us with no flag: stay quick.
     let s = settings();
     println!("byte channel benchmark: {} rounds, medians", s.rounds);
+
+    // `BENCH_ONLY=pairs` (or `bulk`) runs one family, e.g. under a profiler.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "bulk" {
+        bulk(&s);
+    }
+    if only.is_empty() || only == "pairs" {
+        pairs_report(&s);
+    }
+}
+
+fn bulk(s: &Settings) {
     let total = s.bulk_bytes;
     let gbps = |d: Duration| total as f64 / d.as_secs_f64() / 1e9;
-
     let same = compare(s.rounds, |n| bulk_same_thread(n, total), gbps);
     report_throughput(
         &format!(
@@ -277,7 +288,9 @@ fn main() {
         &cross,
         1.1,
     );
+}
 
+fn pairs_report(s: &Settings) {
     let count = s.pairs;
     let ns = compare(
         s.rounds,

@@ -616,3 +616,80 @@ fn async_read_and_write_conversions() {
         assert!(sink.flushes() >= 1);
     });
 }
+
+/// The lock-free ring under two threads: random write and read sizes, flushes and
+/// capacities down to one byte; every byte must arrive once, in order.
+#[test]
+fn cross_thread_random_sizes_keep_every_byte_in_order() {
+    for (capacity, auto_flush) in [(1, false), (7, true), (64, false), (4096, true)] {
+        // Tiny rings pay a wake round trip per few bytes: keep their volume proportionate.
+        let data = pattern((capacity * 5000).min(300_000));
+        let (mut w, mut r) =
+            byte_channel(PipeConfig::with_capacity(capacity).auto_flush(auto_flush));
+        let sent = data.clone();
+        let writer = std::thread::spawn(move || {
+            let mut rng = 0x9e37_79b9_u32;
+            let mut rest = &sent[..];
+            while !rest.is_empty() {
+                rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let n = (rng as usize >> 8) % 3000 + 1;
+                let (chunk, tail) = rest.split_at(n.min(rest.len()));
+                future::block_on(w.write_all(chunk)).unwrap();
+                if rng & 1 == 0 {
+                    future::block_on(w.flush()).unwrap();
+                }
+                rest = tail;
+            }
+            w.close().unwrap();
+        });
+        let mut got = Vec::with_capacity(data.len());
+        let mut rng = 0x85eb_ca6b_u32;
+        let mut buf = vec![0u8; 5000];
+        loop {
+            rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let want = (rng as usize >> 8) % 5000 + 1;
+            match future::block_on(r.read_available(&mut buf[..want])).unwrap() {
+                0 => break,
+                n => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        writer.join().unwrap();
+        assert_eq!(got.len(), data.len(), "capacity {capacity}");
+        assert!(got == data, "bytes differ at capacity {capacity}");
+    }
+}
+
+/// A writer that writes and closes at once, racing a reader that is already waiting: the
+/// reader must see every byte before the end, never the end first.
+#[test]
+fn close_never_overtakes_the_last_bytes() {
+    for round in 0..2000usize {
+        let (mut w, mut r) = byte_channel(PipeConfig::with_capacity(16));
+        let len = round % 13 + 1;
+        let writer = std::thread::spawn(move || {
+            future::block_on(w.write_all(&vec![7u8; len])).unwrap();
+            w.close().unwrap();
+        });
+        let mut got = Vec::new();
+        future::block_on(r.read_to_end(&mut got, 64)).unwrap();
+        writer.join().unwrap();
+        assert_eq!(got.len(), len, "round {round}");
+    }
+}
+
+/// Cancels racing with a parked reader and a parked writer always wake both.
+#[test]
+fn cancel_races_wake_parked_sides() {
+    for _ in 0..300 {
+        let (mut w, mut r) = byte_channel(PipeConfig::with_capacity(4));
+        let writer = std::thread::spawn(move || {
+            let result = future::block_on(w.write_all(&[1u8; 64]));
+            (w, result)
+        });
+        let mut buf = [0u8; 2];
+        let _ = future::block_on(r.read_available(&mut buf));
+        r.cancel();
+        let (_w, result) = writer.join().unwrap();
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+    }
+}

@@ -21,8 +21,8 @@ use std::thread;
 use futures_io::{AsyncRead, AsyncWrite};
 use wirestate_core::chan::PipeConfig;
 
+use super::io_error::cause_like;
 use super::reader::ByteReader;
-use super::shared::cause_like;
 use super::writer::ByteWriter;
 use super::{BlockingReader, byte_channel};
 use wirestate_core::chan::Cause;

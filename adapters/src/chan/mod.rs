@@ -34,8 +34,10 @@
 mod blocking;
 mod futures_io;
 pub mod interop;
+mod io_error;
 mod reader;
-mod shared;
+#[allow(unsafe_code)] // the channel ring; its safety argument is in its module docs
+mod spsc;
 #[cfg(feature = "tokio")]
 mod tokio_io;
 mod writer;
@@ -47,12 +49,12 @@ pub use wirestate_core::chan::{
 };
 pub use writer::ByteWriter;
 
-use shared::Shared;
-use wirestate_core::chan::Pipe;
-
 /// A bounded byte channel: bytes written to the [`ByteWriter`] are read, in order, from the
 /// [`ByteReader`]. Allocates the shared state now and the buffer on the first write.
+///
+/// The halves share a lock-free ring: a write publishes with one release store and a read
+/// takes bytes with one acquire load, so neither ever blocks the other's thread.
 pub fn byte_channel(config: PipeConfig) -> (ByteWriter, ByteReader) {
-    let shared = Shared::new(Pipe::new(config));
-    (ByteWriter::new(shared.clone()), ByteReader::new(shared))
+    let (writer, reader) = spsc::ring(config);
+    (ByteWriter::new(writer), ByteReader::new(reader))
 }

@@ -2,14 +2,16 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use wirestate_core::chan::{ByteSink, ByteSource, TypedRead};
-use wirestate_core::chan::{Cause, ChannelError, Delimited, LineEnding, LineReader, Pipe};
+use wirestate_core::chan::{
+    ByteSink, ByteSource, Cause, ChannelError, Delimited, LineEnding, LineReader, PipeConfig,
+    TypedRead,
+};
 
-use super::shared::{Shared, Side, cause_like, to_io_error};
+use super::io_error::{Side, cause_like, to_io_error};
+use super::spsc::{RingReader, into_io, ring};
 use super::writer::ByteWriter;
 
 /// The read half of a byte channel (Ktor's `ByteReadChannel`).
@@ -24,7 +26,7 @@ use super::writer::ByteWriter;
 /// writer's next call fails with `BrokenPipe`.
 #[derive(Debug)]
 pub struct ByteReader {
-    pub(crate) shared: Arc<Shared>,
+    ring: RingReader,
     line: LineReader,
     /// Bytes copied out by `fill_buf` and not yet consumed. They are still at the front of
     /// the pipe (peeked, not taken), so dropping this view loses nothing.
@@ -33,9 +35,9 @@ pub struct ByteReader {
 }
 
 impl ByteReader {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(ring: RingReader) -> Self {
         ByteReader {
-            shared,
+            ring,
             line: LineReader::new(),
             view: Vec::new(),
             view_pos: 0,
@@ -45,13 +47,11 @@ impl ByteReader {
     /// A reader over `bytes` that ends after them.
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
         let bytes: Bytes = bytes.into();
-        let mut pipe = Pipe::new(wirestate_core::chan::PipeConfig::with_capacity(
-            bytes.len().max(1),
-        ));
-        let written = pipe.write(&bytes).unwrap_or(0);
+        let (mut writer, reader) = ring(PipeConfig::with_capacity(bytes.len().max(1)));
+        let written = writer.write(&bytes).unwrap_or(0);
         debug_assert_eq!(written, bytes.len());
-        let _ = pipe.close();
-        ByteReader::new(Shared::new(pipe))
+        let _ = writer.close();
+        ByteReader::new(reader)
     }
 
     /// A reader that is already at its end (Ktor's `ByteReadChannel.Empty`).
@@ -64,12 +64,14 @@ impl ByteReader {
     fn poll_pipe<T>(
         &mut self,
         cx: &mut Context<'_>,
-        op: impl FnOnce(&mut Pipe, &mut LineReader) -> Result<T, ChannelError>,
+        mut op: impl FnMut(&mut RingReader, &mut LineReader) -> Result<T, ChannelError>,
     ) -> Poll<io::Result<T>> {
         self.view.clear();
         self.view_pos = 0;
         let line = &mut self.line;
-        self.shared.poll_op(cx, Side::Reader, |pipe| op(pipe, line))
+        into_io(self.ring.poll(cx, |ring| op(ring, line)), |error| {
+            to_io_error(error, Side::Reader)
+        })
     }
 
     // ---- poll primitives --------------------------------------------------------------
@@ -90,19 +92,15 @@ impl ByteReader {
             self.view.clear();
             self.view_pos = 0;
             let view = &mut self.view;
-            let ready = self.shared.poll_op(cx, Side::Reader, |pipe| {
-                match pipe.has_content(1) {
-                    Ok(true) => {
-                        let (a, b) = pipe.readable()?;
-                        view.extend_from_slice(a);
-                        view.extend_from_slice(b);
-                        Ok(())
-                    }
-                    Ok(false) => Ok(()), // the end: an empty view
-                    Err(error) => Err(error),
+            let ready = self.ring.poll(cx, |ring| {
+                if ring.has_content(1)? {
+                    let (a, b) = ring.readable()?;
+                    view.extend_from_slice(a);
+                    view.extend_from_slice(b);
                 }
+                Ok(()) // at the end: an empty view
             });
-            match ready {
+            match into_io(ready, |error| to_io_error(error, Side::Reader)) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                 Poll::Pending => return Poll::Pending,
@@ -118,7 +116,7 @@ impl ByteReader {
             return;
         }
         self.view_pos += amount;
-        self.shared.with(|pipe| pipe.consume(amount));
+        self.ring.consume(amount);
     }
 
     // ---- async API --------------------------------------------------------------------
@@ -304,27 +302,27 @@ impl ByteReader {
 
     /// Bytes readable now without waiting.
     pub fn available_for_read(&self) -> usize {
-        self.shared.lock().pipe.available()
+        self.ring.available()
     }
 
     /// Bytes read so far.
     pub fn total_read(&self) -> u64 {
-        self.shared.lock().pipe.total_read()
+        self.ring.total_read()
     }
 
     /// Whether the channel is over for the reader: ended and drained, or cancelled.
     pub fn is_closed_for_read(&self) -> bool {
-        self.shared.lock().pipe.is_closed_for_read()
+        self.ring.is_closed_for_read()
     }
 
     /// The cancellation cause, if the channel was cancelled.
     pub fn closed_cause(&self) -> Option<Cause> {
-        self.shared.lock().pipe.closed_cause().cloned()
+        self.ring.closed_cause()
     }
 
     /// The capacity of the channel.
     pub fn capacity(&self) -> usize {
-        self.shared.lock().pipe.capacity()
+        self.ring.capacity()
     }
 
     /// Cancels the channel: buffered bytes are dropped; the writer's next call fails with
@@ -338,7 +336,7 @@ impl ByteReader {
 
     /// Cancels the channel with a cause both sides will report.
     pub fn cancel_with(&self, cause: Cause) {
-        self.shared.cancel(cause);
+        self.ring.cancel(cause);
     }
 
     /// A blocking `std::io::Read + BufRead` view for plain threads (Ktor's `asSource`).
@@ -387,18 +385,5 @@ impl ByteReader {
     /// Reads one signed byte.
     pub async fn read_i8(&mut self) -> io::Result<i8> {
         poll_fn(|cx| self.poll_pipe(cx, |pipe, _| pipe.read_i8())).await
-    }
-}
-
-impl Drop for ByteReader {
-    fn drop(&mut self) {
-        self.shared.with(|pipe| {
-            if !pipe.is_closed_for_read() {
-                pipe.cancel(Cause::new(io::Error::new(
-                    io::ErrorKind::BrokenPipe,
-                    "byte channel reader dropped",
-                )));
-            }
-        });
     }
 }

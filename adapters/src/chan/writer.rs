@@ -2,13 +2,12 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use wirestate_core::chan::{ByteSink, ByteSource, TypedWrite};
-use wirestate_core::chan::{Cause, ChannelError};
+use wirestate_core::chan::{ByteSink, Cause, ChannelError, TypedWrite};
 
-use super::shared::{Shared, Side};
+use super::io_error::{Side, to_io_error};
+use super::spsc::{RingWriter, into_io};
 
 /// The write half of a byte channel (Ktor's `ByteWriteChannel`).
 ///
@@ -21,12 +20,22 @@ use super::shared::{Shared, Side};
 /// closes the channel gracefully: the reader drains, then sees the end.
 #[derive(Debug)]
 pub struct ByteWriter {
-    pub(crate) shared: Arc<Shared>,
+    ring: RingWriter,
 }
 
 impl ByteWriter {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        ByteWriter { shared }
+    pub(crate) fn new(ring: RingWriter) -> Self {
+        ByteWriter { ring }
+    }
+
+    fn poll_ring<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&mut RingWriter) -> Result<T, ChannelError>,
+    ) -> Poll<io::Result<T>> {
+        into_io(self.ring.poll(cx, op), |error| {
+            to_io_error(error, Side::Writer)
+        })
     }
 
     // ---- poll primitives --------------------------------------------------------------
@@ -37,22 +46,20 @@ impl ByteWriter {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.shared
-            .poll_op(cx, Side::Writer, |pipe| pipe.write(buf))
+        self.poll_ring(cx, |ring| ring.write(buf))
     }
 
     /// Publishes everything written. Never waits.
     pub fn poll_flush_now(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.shared
-            .poll_op(cx, Side::Writer, |pipe| pipe.flush().map(drop))
+        self.poll_ring(cx, |ring| ring.flush().map(drop))
     }
 
     /// Publishes everything written, then waits until the reader has taken it all (or the
     /// channel is over for the reader).
     pub fn poll_flush_delivered(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.shared.poll_op(cx, Side::Writer, |pipe| {
-            pipe.flush()?;
-            if pipe.available() == 0 || pipe.is_closed_for_read() {
+        self.poll_ring(cx, |ring| {
+            ring.flush()?;
+            if ring.is_drained() {
                 Ok(())
             } else {
                 Err(ChannelError::Blocked)
@@ -62,7 +69,7 @@ impl ByteWriter {
 
     /// Graceful close: publishes everything; the reader drains, then sees the end.
     pub fn poll_close_now(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.shared.poll_op(cx, Side::Writer, |pipe| pipe.close())
+        self.poll_ring(cx, |ring| ring.close())
     }
 
     // ---- async API --------------------------------------------------------------------
@@ -104,41 +111,41 @@ impl ByteWriter {
     /// Closes gracefully without waiting (Ktor's `BufferedByteWriteChannel.close`).
     /// Closing twice is fine; closing a cancelled channel reports the cause.
     pub fn close(&mut self) -> io::Result<()> {
-        self.shared
-            .with(|pipe| pipe.close())
-            .map_err(|error| super::shared::to_io_error(error, Side::Writer))
+        self.ring
+            .close()
+            .map_err(|error| to_io_error(error, Side::Writer))
     }
 
     // ---- state ------------------------------------------------------------------------
 
     /// Room for more bytes now.
     pub fn available_for_write(&self) -> usize {
-        self.shared.lock().pipe.free_space()
+        self.ring.free_space()
     }
 
     /// Bytes written so far.
     pub fn total_written(&self) -> u64 {
-        self.shared.lock().pipe.total_written()
+        self.ring.total_written()
     }
 
     /// Whether writing is over (closed or cancelled).
     pub fn is_closed_for_write(&self) -> bool {
-        self.shared.lock().pipe.is_closed_for_write()
+        self.ring.is_closed_for_write()
     }
 
     /// Whether every write is published at once.
     pub fn auto_flush(&self) -> bool {
-        self.shared.lock().pipe.is_auto_flush()
+        self.ring.is_auto_flush()
     }
 
     /// The cancellation cause, if the channel was cancelled.
     pub fn closed_cause(&self) -> Option<Cause> {
-        self.shared.lock().pipe.closed_cause().cloned()
+        self.ring.closed_cause()
     }
 
     /// The capacity of the channel.
     pub fn capacity(&self) -> usize {
-        self.shared.lock().pipe.capacity()
+        self.ring.capacity()
     }
 
     /// Aborts the channel: buffered bytes are dropped and the reader fails with
@@ -153,7 +160,7 @@ impl ByteWriter {
     /// Aborts the channel with a cause both sides will report. Store an `io::Error` to
     /// choose the `io::ErrorKind` the reader sees.
     pub fn cancel_with(&self, cause: Cause) {
-        self.shared.cancel(cause);
+        self.ring.cancel(cause);
     }
 
     /// A blocking `std::io::Write` view for plain threads (Ktor's `asSink`): writes park
@@ -172,11 +179,11 @@ macro_rules! async_typed_writes {
             $(
                 #[doc = concat!("Writes a big-endian `", stringify!($ty), "` (Ktor's default order).")]
                 pub async fn $be(&mut self, value: $ty) -> io::Result<()> {
-                    poll_fn(|cx| self.shared.poll_op(cx, Side::Writer, |pipe| pipe.$be(value))).await
+                    poll_fn(|cx| self.poll_ring(cx, |ring| ring.$be(value))).await
                 }
                 #[doc = concat!("Writes a little-endian `", stringify!($ty), "`.")]
                 pub async fn $le(&mut self, value: $ty) -> io::Result<()> {
-                    poll_fn(|cx| self.shared.poll_op(cx, Side::Writer, |pipe| pipe.$le(value))).await
+                    poll_fn(|cx| self.poll_ring(cx, |ring| ring.$le(value))).await
                 }
             )*
         }
@@ -197,28 +204,11 @@ async_typed_writes! {
 impl ByteWriter {
     /// Writes one byte.
     pub async fn write_u8(&mut self, value: u8) -> io::Result<()> {
-        poll_fn(|cx| {
-            self.shared
-                .poll_op(cx, Side::Writer, |pipe| pipe.write_u8(value))
-        })
-        .await
+        poll_fn(|cx| self.poll_ring(cx, |ring| ring.write_u8(value))).await
     }
 
     /// Writes one signed byte.
     pub async fn write_i8(&mut self, value: i8) -> io::Result<()> {
-        poll_fn(|cx| {
-            self.shared
-                .poll_op(cx, Side::Writer, |pipe| pipe.write_i8(value))
-        })
-        .await
-    }
-}
-
-impl Drop for ByteWriter {
-    fn drop(&mut self) {
-        // Like piper and tokio: a dropped writer is a graceful end, not an abort.
-        self.shared.with(|pipe| {
-            let _ = pipe.close();
-        });
+        poll_fn(|cx| self.poll_ring(cx, |ring| ring.write_i8(value))).await
     }
 }

@@ -46,19 +46,26 @@ pub trait ByteSource {
     /// Copies up to `dst.len()` readable bytes out. `Ok(0)` means the end (or an empty
     /// `dst`); an open, empty channel answers [`ChannelError::Blocked`].
     fn read(&mut self, dst: &mut [u8]) -> Result<usize, ChannelError> {
-        let n = take_ready(self, dst.len())?;
-        copy_front(self, &mut dst[..n])?;
+        let n = {
+            let (a, b) = self.readable()?;
+            let n = ready_count(self, a.len() + b.len(), dst.len())?;
+            copy_front(a, b, &mut dst[..n]);
+            n
+        };
         self.consume(n);
         Ok(n)
     }
 
     /// Appends up to `max` readable bytes to `out`; `Ok(0)` means the end.
     fn read_into_vec(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize, ChannelError> {
-        let n = take_ready(self, max)?;
-        let (a, b) = self.readable()?;
-        let first = n.min(a.len());
-        out.extend_from_slice(&a[..first]);
-        out.extend_from_slice(&b[..n - first]);
+        let n = {
+            let (a, b) = self.readable()?;
+            let n = ready_count(self, a.len() + b.len(), max)?;
+            let first = n.min(a.len());
+            out.extend_from_slice(&a[..first]);
+            out.extend_from_slice(&b[..n - first]);
+            n
+        };
         self.consume(n);
         Ok(n)
     }
@@ -87,7 +94,9 @@ pub trait ByteSource {
     /// [`ChannelError::UnexpectedEof`] if the channel ends first.
     fn peek(&self, dst: &mut [u8]) -> Result<(), ChannelError> {
         if self.has_content(dst.len())? {
-            copy_front(self, dst)
+            let (a, b) = self.readable()?;
+            copy_front(a, b, dst);
+            Ok(())
         } else {
             Err(ChannelError::UnexpectedEof {
                 needed: dst.len(),
@@ -109,7 +118,9 @@ pub trait ByteSource {
 
     /// Drops up to `max` readable bytes; returns the count. `Ok(0)` means the end.
     fn discard(&mut self, max: usize) -> Result<usize, ChannelError> {
-        let n = take_ready(self, max)?;
+        let available = self.available();
+        self.readable()?; // surfaces a cancellation
+        let n = ready_count(self, available, max)?;
         self.consume(n);
         Ok(n)
     }
@@ -141,13 +152,13 @@ pub trait ByteSource {
     }
 }
 
-/// How many of `want` bytes a read may take now: `Ok(0)` at the end (or when `want` is 0),
-/// [`ChannelError::Blocked`] when nothing is readable yet.
-fn take_ready<S: ByteSource + ?Sized>(source: &S, want: usize) -> Result<usize, ChannelError> {
-    let available = {
-        let (a, b) = source.readable()?;
-        a.len() + b.len()
-    };
+/// How many of `want` bytes a read may take when `available` are readable: `Ok(0)` at the
+/// end (or when `want` is 0), [`ChannelError::Blocked`] when nothing is readable yet.
+fn ready_count<S: ByteSource + ?Sized>(
+    source: &S,
+    available: usize,
+    want: usize,
+) -> Result<usize, ChannelError> {
     if want == 0 || available > 0 {
         Ok(want.min(available))
     } else if source.is_ended() {
@@ -157,14 +168,12 @@ fn take_ready<S: ByteSource + ?Sized>(source: &S, want: usize) -> Result<usize, 
     }
 }
 
-/// Copies the first `dst.len()` readable bytes (which must be available) into `dst`.
-fn copy_front<S: ByteSource + ?Sized>(source: &S, dst: &mut [u8]) -> Result<(), ChannelError> {
-    let (a, b) = source.readable()?;
+/// Copies the first `dst.len()` bytes of the readable slices `a` then `b` into `dst`.
+fn copy_front(a: &[u8], b: &[u8], dst: &mut [u8]) {
     let first = dst.len().min(a.len());
     dst[..first].copy_from_slice(&a[..first]);
     let rest = dst.len() - first;
     dst[first..].copy_from_slice(&b[..rest]);
-    Ok(())
 }
 
 /// The write side of a byte channel: a free slot to write into, and `commit`.
