@@ -66,12 +66,17 @@ impl ByteReader {
         cx: &mut Context<'_>,
         mut op: impl FnMut(&mut RingReader, &mut LineReader) -> Result<T, ChannelError>,
     ) -> Poll<io::Result<T>> {
-        self.view.clear();
-        self.view_pos = 0;
+        self.drop_view();
         let line = &mut self.line;
         into_io(self.ring.poll(cx, |ring| op(ring, line)), |error| {
             to_io_error(error, Side::Reader)
         })
+    }
+
+    /// Drops the `fill_buf` view. Its bytes were only peeked, so they are still in the ring.
+    fn drop_view(&mut self) {
+        self.view.clear();
+        self.view_pos = 0;
     }
 
     // ---- poll primitives --------------------------------------------------------------
@@ -123,7 +128,12 @@ impl ByteReader {
 
     /// Reads what is available into `buf`, waiting only if nothing is; `Ok(0)` at the end.
     pub async fn read_available(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_available(cx, buf)).await
+        // Published bytes need no future machinery: only a wait goes through the poll path.
+        self.drop_view();
+        match self.ring.read(buf) {
+            Err(ChannelError::Blocked) => poll_fn(|cx| self.poll_read_available(cx, buf)).await,
+            done => done.map_err(|error| to_io_error(error, Side::Reader)),
+        }
     }
 
     /// Fills `buf` completely, or fails with `UnexpectedEof` (Ktor's `readFully`).

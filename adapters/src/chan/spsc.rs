@@ -101,22 +101,32 @@ impl Shared {
     }
 
     fn base(&self) -> Option<*mut u8> {
-        // `UnsafeCell<u8>` has the layout of `u8`, so the cells form a byte array.
-        self.buf
-            .get()
-            .map(|cells| UnsafeCell::raw_get(cells.as_ptr()))
+        self.buf.get().map(|cells| cells_base(cells))
+    }
+
+    /// The buffer, allocated on first use.
+    fn buffer(&self) -> *mut u8 {
+        let capacity = self.capacity;
+        cells_base(
+            self.buf
+                .get_or_init(|| (0..capacity).map(|_| UnsafeCell::new(0)).collect()),
+        )
+    }
+
+    #[inline]
+    fn is_cancelled(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & CANCELLED != 0
+    }
+
+    /// The cancellation as an error; out of line, off the hot path.
+    #[cold]
+    fn cancelled_error(&self) -> ChannelError {
+        let cause = self.cause.get().cloned();
+        ChannelError::Cancelled(cause.unwrap_or_else(|| Cause::message("cancelled")))
     }
 
     fn cancelled(&self) -> Option<ChannelError> {
-        if self.flags.load(Ordering::Acquire) & CANCELLED == 0 {
-            return None;
-        }
-        let cause = self
-            .cause
-            .get()
-            .cloned()
-            .unwrap_or_else(|| Cause::message("cancelled"));
-        Some(ChannelError::Cancelled(cause))
+        self.is_cancelled().then(|| self.cancelled_error())
     }
 
     fn cancel(&self, cause: Cause) {
@@ -133,6 +143,11 @@ impl Shared {
             waker.wake();
         }
     }
+}
+
+/// `UnsafeCell<u8>` has the layout of `u8`, so the cells form a byte array.
+fn cells_base(cells: &[UnsafeCell<u8>]) -> *mut u8 {
+    UnsafeCell::raw_get(cells.as_ptr())
 }
 
 /// A new ring with `config`'s capacity (at least 1) and flush rule.
@@ -298,9 +313,10 @@ impl RingWriter {
 }
 
 impl ByteSink for RingWriter {
+    #[inline]
     fn writable(&self) -> Result<(), ChannelError> {
-        if let Some(error) = self.shared.cancelled() {
-            Err(error)
+        if self.shared.is_cancelled() {
+            Err(self.shared.cancelled_error())
         } else if self.closed {
             Err(ChannelError::ClosedForWrite)
         } else {
@@ -317,10 +333,7 @@ impl ByteSink for RingWriter {
         }
         let shared = &*self.shared;
         let capacity = shared.capacity;
-        shared
-            .buf
-            .get_or_init(|| (0..capacity).map(|_| UnsafeCell::new(0)).collect());
-        let base = shared.base().expect("allocated above");
+        let base = shared.buffer();
         let start = shared.index(self.end);
         let first = free.min(capacity - start);
         let second = free - first;
@@ -418,7 +431,7 @@ impl ByteSource for RingReader {
         let shared = &*self.shared;
         let flags = shared.flags.load(Ordering::Acquire);
         if flags & CANCELLED != 0 {
-            return Err(shared.cancelled().expect("the flag is set"));
+            return Err(shared.cancelled_error());
         }
         self.ended.set(flags & CLOSED != 0);
         let tail = shared.tail.load(Ordering::Acquire);

@@ -76,7 +76,11 @@ impl ByteWriter {
 
     /// Writes as much of `buf` as fits, waiting only while the channel is full.
     pub async fn write_available(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_available(cx, buf)).await
+        // Room in the ring needs no future machinery: only a wait goes through the poll path.
+        match self.ring.write(buf) {
+            Err(ChannelError::Blocked) => poll_fn(|cx| self.poll_write_available(cx, buf)).await,
+            done => done.map_err(|error| to_io_error(error, Side::Writer)),
+        }
     }
 
     /// Writes all of `buf`, waiting for room as needed (Ktor's `writeFully`).

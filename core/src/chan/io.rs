@@ -173,7 +173,10 @@ fn copy_front(a: &[u8], b: &[u8], dst: &mut [u8]) {
     let first = dst.len().min(a.len());
     dst[..first].copy_from_slice(&a[..first]);
     let rest = dst.len() - first;
-    dst[first..].copy_from_slice(&b[..rest]);
+    if rest > 0 {
+        // Only when the ring wraps: skipping it saves a memcpy call on small reads.
+        dst[first..].copy_from_slice(&b[..rest]);
+    }
 }
 
 /// The write side of a byte channel: a free slot to write into, and `commit`.
@@ -212,7 +215,10 @@ pub trait ByteSink {
         let a = first.len().min(data.len());
         first[..a].copy_from_slice(&data[..a]);
         let b = second.len().min(data.len() - a);
-        second[..b].copy_from_slice(&data[a..a + b]);
+        if b > 0 {
+            // Only when the free space wraps: skipping it saves a memcpy call.
+            second[..b].copy_from_slice(&data[a..a + b]);
+        }
         if a + b == 0 && !data.is_empty() {
             return Err(ChannelError::Blocked);
         }
