@@ -265,6 +265,18 @@ fn main() {
     if only.is_empty() || only == "pairs" {
         pairs_report(&s);
     }
+    if let Some(name) = only.strip_prefix("bulk-") {
+        // For profilers: one contender's one-thread bulk loop alone.
+        let name = CONTENDERS
+            .iter()
+            .find(|c| c.replace(' ', "-") == name)
+            .expect("contender");
+        let d = bulk_same_thread(name, s.bulk_bytes * 4);
+        println!(
+            "{name} alone: {:.2} GB/s",
+            (s.bulk_bytes * 4) as f64 / d.as_secs_f64() / 1e9
+        );
+    }
     if only == "pairs-wirestate" {
         // For profilers: wirestate's pair loop alone.
         let d = pairs("wirestate", s.pairs * 10);
