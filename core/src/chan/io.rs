@@ -171,7 +171,7 @@ fn ready_count<S: ByteSource + ?Sized>(
 /// Copies the first `dst.len()` bytes of the readable slices `a` then `b` into `dst`.
 fn copy_front(a: &[u8], b: &[u8], dst: &mut [u8]) {
     let first = dst.len().min(a.len());
-    dst[..first].copy_from_slice(&a[..first]);
+    copy_bytes(&mut dst[..first], &a[..first]);
     let rest = dst.len() - first;
     if rest > 0 {
         // Only when the ring wraps: skipping it saves a memcpy call on small reads.
@@ -213,7 +213,7 @@ pub trait ByteSink {
     fn write(&mut self, data: &[u8]) -> Result<usize, ChannelError> {
         let (first, second) = self.write_slots()?;
         let a = first.len().min(data.len());
-        first[..a].copy_from_slice(&data[..a]);
+        copy_bytes(&mut first[..a], &data[..a]);
         let b = second.len().min(data.len() - a);
         if b > 0 {
             // Only when the free space wraps: skipping it saves a memcpy call.
@@ -312,3 +312,21 @@ typed_access! {
 
 impl<S: ByteSource> TypedRead for S {}
 impl<S: ByteSink> TypedWrite for S {}
+
+/// Copies `src` into `dst` (equal lengths). Typed values and small frames are a few bytes:
+/// for those, fixed-size moves beat a call into `memcpy`.
+#[inline]
+fn copy_bytes(dst: &mut [u8], src: &[u8]) {
+    if src.len() <= 16 {
+        let mut i = 0;
+        while i + 8 <= src.len() {
+            dst[i..i + 8].copy_from_slice(&src[i..i + 8]);
+            i += 8;
+        }
+        for (d, s) in dst[i..].iter_mut().zip(&src[i..]) {
+            *d = *s;
+        }
+    } else {
+        dst.copy_from_slice(src);
+    }
+}
