@@ -71,6 +71,18 @@ pub fn send_then_drain(mut stream: TcpStream, data: &[u8]) -> Vec<u8> {
     read_to_end(&mut stream)
 }
 
+/// Writes `data` until done or refused (the other side went away); returns what it wrote.
+pub fn send_until_refused(mut stream: TcpStream, data: &[u8]) -> usize {
+    let mut sent = 0;
+    while sent < data.len() {
+        match stream.write(&data[sent..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => sent += n,
+        }
+    }
+    sent
+}
+
 /// Reads the request until the end of stream (the other side's FIN), then writes `reply`
 /// and closes; returns the request.
 pub fn reply_after_eof(mut stream: TcpStream, reply: &[u8]) -> Vec<u8> {

@@ -178,3 +178,15 @@ fn a_reset_ends_the_driver() {
     });
     peer.join().unwrap();
 }
+
+/// An application that drops its last handle while the inbound pipe is full: nothing can
+/// ever read it, so the driver stops instead of waiting forever.
+#[test]
+fn driver_stops_once_the_application_is_gone() {
+    let data = pattern(4 << 20, 11);
+    let (addr, peer) = peer(move |stream| peers::send_until_refused(stream, &data));
+    let (conn, task) = start(addr, duplex_with_inbound(1024));
+    drop(conn);
+    join(task, deadline()).expect("driver");
+    peer.join().unwrap();
+}

@@ -170,3 +170,17 @@ fn a_second_driver_is_refused() {
     }));
     assert!(peer.join().unwrap().is_empty());
 }
+
+/// An application that drops its last handle while the inbound pipe is full: nothing can
+/// ever read it, so the driver stops instead of waiting forever.
+#[test]
+fn driver_stops_once_the_application_is_gone() {
+    let data = pattern(4 << 20, 11);
+    let (addr, peer) = peer(move |stream| peers::send_until_refused(stream, &data));
+    smol::block_on(bounded("abandoned driver", async {
+        let (conn, task) = start(addr, duplex_with_inbound(1024)).await;
+        drop(conn);
+        task.await.expect("driver");
+    }));
+    peer.join().unwrap();
+}

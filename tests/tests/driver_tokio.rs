@@ -198,3 +198,18 @@ async fn a_std_clock_connection_also_runs_on_tokio() {
     .await;
     assert_eq!(peer.join().unwrap(), b"***");
 }
+
+/// An application that drops its last handle while the inbound pipe is full: nothing can
+/// ever read it, so the driver stops instead of waiting forever.
+#[tokio::test]
+async fn driver_stops_once_the_application_is_gone() {
+    let data = pattern(4 << 20, 11);
+    let (addr, peer) = peer(move |stream| peers::send_until_refused(stream, &data));
+    let (conn, task) = start(addr, duplex_with_inbound(1024)).await;
+    drop(conn);
+    bounded("abandoned driver", LIMIT, task)
+        .await
+        .unwrap()
+        .expect("driver");
+    peer.join().unwrap();
+}

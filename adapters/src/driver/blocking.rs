@@ -43,6 +43,7 @@ const MIN_WAIT: Duration = Duration::from_millis(1);
 /// recorded too. Only one driver ever runs a connection: a second one returns an
 /// [`AlreadyExists`](io::ErrorKind::AlreadyExists) error at once and records nothing.
 pub fn run<M: Machine + Send>(conn: Connection<M>, stream: TcpStream) -> io::Result<()> {
+    let conn = conn.into_driver_handle();
     conn.lock().attach()?;
     if let Err(error) = run_threads(&conn, &stream) {
         conn.lock().stop(Err(&error));
@@ -184,7 +185,8 @@ fn write_loop<M: Machine>(
                 Step::Write
             } else if output.should_shutdown_write(&state.machine) {
                 Step::Shutdown
-            } else if output.is_finished(&state.machine) {
+            } else if output.is_finished(&state.machine) || state.is_abandoned() {
+                // Abandoned: the machine waits for an application that dropped every handle.
                 state.stop(Ok(()));
                 Step::Finish
             } else {

@@ -32,6 +32,13 @@ use crate::park;
 /// Events are one stream: let one task or thread consume them at a time (only the most
 /// recent waiter is woken).
 ///
+/// # When the application lets go
+///
+/// The handle a driver is given becomes the driver's own; the application's clones keep it
+/// present. Once every application handle is dropped, the driver goes on while the machine
+/// has work of its own (bytes to write, input it accepts, timers), and stops (with `Ok`) as
+/// soon as the machine would wait for the application, which can no longer act.
+///
 /// # The locking rule
 ///
 /// The machine sits behind a mutex. Never hold it across an `.await` or a blocking I/O
@@ -39,6 +46,8 @@ use crate::park;
 /// call back into the same connection (that would deadlock).
 pub struct Connection<M> {
     shared: Arc<Shared<M>>,
+    /// An application handle (counted in `State::app_handles`), not the driver's own.
+    counted: bool,
 }
 
 struct Shared<M> {
@@ -58,6 +67,8 @@ pub(crate) struct State<M> {
     attached: bool,
     /// How the driver stopped; `None` while it runs (or before it starts).
     outcome: Option<Result<(), DriverError>>,
+    /// Application handles alive. At zero nobody can consume events or data any more.
+    app_handles: usize,
 }
 
 impl<M> State<M> {
@@ -86,6 +97,15 @@ impl<M> State<M> {
         }
         self.attached = true;
         Ok(())
+    }
+
+    /// Whether every application handle is gone and the machine waits for the application
+    /// (it takes no input): nothing will ever unblock it, so a driver should stop.
+    pub(crate) fn is_abandoned(&self) -> bool
+    where
+        M: Machine,
+    {
+        self.app_handles == 0 && !self.machine.wants_read()
     }
 
     /// Whether the driver has stopped.
@@ -147,8 +167,31 @@ impl std::error::Error for TimedOut {}
 
 impl<M> Clone for Connection<M> {
     fn clone(&self) -> Self {
+        if self.counted {
+            self.lock().app_handles += 1;
+        }
         Connection {
             shared: Arc::clone(&self.shared),
+            counted: self.counted,
+        }
+    }
+}
+
+impl<M> Drop for Connection<M> {
+    fn drop(&mut self) {
+        if !self.counted {
+            return;
+        }
+        let waker = {
+            let mut state = self.lock();
+            state.app_handles -= 1;
+            (state.app_handles == 0)
+                .then(|| state.driver_waker())
+                .flatten()
+        };
+        // The last application handle is gone: let the driver see whether it may stop.
+        if let Some(waker) = waker {
+            waker.wake();
         }
     }
 }
@@ -197,6 +240,15 @@ impl<M> Connection<M> {
     pub fn now(&self) -> Instant {
         self.shared.clock.now()
     }
+
+    /// The driver's own handle: it does not keep the application present.
+    pub(crate) fn into_driver_handle(mut self) -> Connection<M> {
+        if self.counted {
+            self.lock().app_handles -= 1;
+            self.counted = false;
+        }
+        self
+    }
 }
 
 impl<M: Machine> Connection<M> {
@@ -218,8 +270,10 @@ impl<M: Machine> Connection<M> {
                     event_waker: None,
                     attached: false,
                     outcome: None,
+                    app_handles: 1,
                 }),
             }),
+            counted: true,
         }
     }
 

@@ -80,7 +80,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
     /// A driver for `conn` over `io`, sleeping on `timer`.
     pub fn new(conn: Connection<M>, io: T, timer: Tm) -> Self {
         Driver {
-            conn,
+            conn: conn.into_driver_handle(),
             io,
             timer,
             armed: None,
@@ -98,7 +98,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         let mut progress = false;
 
         // Under the lock: time, retried input, the next transmit, and what to do next.
-        let (deadline, wants_read, shutdown, finished) = {
+        let (deadline, wants_read, shutdown, finished, abandoned) = {
             let mut state = self.conn.lock();
             state.register_driver(cx.waker());
             let now = clock.now();
@@ -125,6 +125,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                 self.input.wants_read(machine),
                 !sending && self.output.should_shutdown_write(machine),
                 !sending && self.output.is_finished(machine),
+                !sending && state.is_abandoned(),
             );
             if touched {
                 state.wake_events();
@@ -147,7 +148,8 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             if completed(self.io.poll_shutdown(cx), &mut progress)?.is_some() {
                 self.output.write_shut_down();
             }
-        } else if finished {
+        } else if finished || abandoned {
+            // Abandoned: the machine waits for an application that dropped every handle.
             return Ok(Round::Finished);
         }
 
