@@ -159,6 +159,90 @@ fn bulk_cross_thread(name: &str, total: usize) -> Duration {
     start.elapsed()
 }
 
+// ---- bulk, in-place consumer -----------------------------------------------------------
+
+/// Sums the bytes where they lie: a consumer that needs no copy of its own.
+fn checksum(bytes: &[u8]) -> u64 {
+    let words = bytes.chunks_exact(8);
+    let tail = words
+        .remainder()
+        .iter()
+        .fold(0u64, |sum, &b| sum.wrapping_add(u64::from(b)));
+    words.fold(tail, |sum, w| {
+        sum.wrapping_add(u64::from_le_bytes(w.try_into().expect("8 bytes")))
+    })
+}
+
+async fn in_place_reader_futures(mut r: impl futures_lite::AsyncBufRead + Unpin) -> (usize, u64) {
+    use futures_lite::AsyncBufReadExt;
+    let (mut got, mut sum) = (0, 0u64);
+    loop {
+        let buf = r.fill_buf().await.unwrap();
+        if buf.is_empty() {
+            return (got, sum);
+        }
+        let n = buf.len();
+        sum = sum.wrapping_add(checksum(buf));
+        r.consume(n);
+        got += n;
+    }
+}
+
+async fn in_place_reader_tokio(r: impl tokio::io::AsyncRead + Unpin) -> (usize, u64) {
+    use tokio::io::AsyncBufReadExt;
+    let mut r = tokio::io::BufReader::with_capacity(CHUNK, r);
+    let (mut got, mut sum) = (0, 0u64);
+    loop {
+        let buf = r.fill_buf().await.unwrap();
+        if buf.is_empty() {
+            return (got, sum);
+        }
+        let n = buf.len();
+        sum = sum.wrapping_add(checksum(buf));
+        r.consume(n);
+        got += n;
+    }
+}
+
+fn bulk_in_place(name: &str, total: usize) -> Duration {
+    let start = Instant::now();
+    let (got, sum) = match name {
+        "wirestate" => {
+            let (w, r) = byte_channel(PipeConfig::with_capacity(CAPACITY));
+            future::block_on(future::zip(
+                bulk_writer_futures(w, total),
+                in_place_reader_futures(r),
+            ))
+            .1
+        }
+        "piper" => {
+            let (r, w) = piper::pipe(CAPACITY);
+            future::block_on(future::zip(
+                bulk_writer_futures(w, total),
+                in_place_reader_futures(r),
+            ))
+            .1
+        }
+        "tokio duplex" => {
+            let (a, b) = tokio::io::duplex(CAPACITY);
+            future::block_on(future::zip(
+                bulk_writer_tokio(a, total),
+                in_place_reader_tokio(b),
+            ))
+            .1
+        }
+        _ => unreachable!(),
+    };
+    assert_eq!(got, total, "{name} lost bytes");
+    assert_eq!(
+        sum,
+        checksum(&pattern()) * (total / CHUNK) as u64,
+        "{name} corrupted bytes"
+    );
+    black_box(sum);
+    start.elapsed()
+}
+
 // ---- 8-byte pairs -------------------------------------------------------------------------
 
 fn pairs(name: &str, count: usize) -> Duration {
@@ -297,6 +381,16 @@ fn bulk(s: &Settings) {
             total >> 20
         ),
         &same,
+        1.1,
+    );
+    let in_place = compare(s.rounds, |n| bulk_in_place(n, total), gbps);
+    report_throughput(
+        &format!(
+            "bulk, 64 KiB chunks, cap 64 KiB, one thread, reader sums in place via fill_buf \
+             (tokio: BufReader) ({} MiB)",
+            total >> 20
+        ),
+        &in_place,
         1.1,
     );
     let cross = compare(s.rounds, |n| bulk_cross_thread(n, total), gbps);

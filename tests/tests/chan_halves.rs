@@ -693,3 +693,26 @@ fn cancel_races_wake_parked_sides() {
         assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
     }
 }
+
+/// `fill_buf` lends the ring's bytes in place: one contiguous part at a time when the ring
+/// wraps, and bytes left unconsumed stay for every other read.
+#[test]
+fn fill_buf_lends_the_ring_in_place_across_the_wrap() {
+    future::block_on(async {
+        let (mut w, mut r) = byte_channel(PipeConfig::with_capacity(8).auto_flush(true));
+        w.write_all(b"abcdef").await.unwrap();
+        let mut six = [0u8; 6];
+        r.read_exact(&mut six).await.unwrap();
+        w.write_all(b"ghijk").await.unwrap(); // "gh" at the end of the ring, "ijk" at its start
+        assert_eq!(AsyncBufReadExt::fill_buf(&mut r).await.unwrap(), b"gh");
+        futures_lite::AsyncBufReadExt::consume(&mut r, 1);
+        assert_eq!(AsyncBufReadExt::fill_buf(&mut r).await.unwrap(), b"h");
+        futures_lite::AsyncBufReadExt::consume(&mut r, 1);
+        assert_eq!(AsyncBufReadExt::fill_buf(&mut r).await.unwrap(), b"ijk");
+        // Consuming more than is readable is clamped, as std's BufReader does.
+        assert_eq!(r.read_u8().await.unwrap(), b'i');
+        futures_lite::AsyncBufReadExt::consume(&mut r, 100);
+        w.close().unwrap();
+        assert!(AsyncBufReadExt::fill_buf(&mut r).await.unwrap().is_empty());
+    });
+}

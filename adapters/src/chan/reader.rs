@@ -28,10 +28,6 @@ use super::writer::ByteWriter;
 pub struct ByteReader {
     ring: RingReader,
     line: LineReader,
-    /// Bytes copied out by `fill_buf` and not yet consumed. They are still at the front of
-    /// the pipe (peeked, not taken), so dropping this view loses nothing.
-    view: Vec<u8>,
-    view_pos: usize,
 }
 
 impl ByteReader {
@@ -39,8 +35,6 @@ impl ByteReader {
         ByteReader {
             ring,
             line: LineReader::new(),
-            view: Vec::new(),
-            view_pos: 0,
         }
     }
 
@@ -59,24 +53,16 @@ impl ByteReader {
         ByteReader::from_bytes(Bytes::new())
     }
 
-    /// Runs a pipe operation, first dropping any `fill_buf` view: its bytes were only
-    /// peeked, so they are still in the pipe for this operation to see.
+    /// Runs a pipe operation, waiting for the writer while it reports `Blocked`.
     fn poll_pipe<T>(
         &mut self,
         cx: &mut Context<'_>,
         mut op: impl FnMut(&mut RingReader, &mut LineReader) -> Result<T, ChannelError>,
     ) -> Poll<io::Result<T>> {
-        self.drop_view();
         let line = &mut self.line;
         into_io(self.ring.poll(cx, |ring| op(ring, line)), |error| {
             to_io_error(error, Side::Reader)
         })
-    }
-
-    /// Drops the `fill_buf` view. Its bytes were only peeked, so they are still in the ring.
-    fn drop_view(&mut self) {
-        self.view.clear();
-        self.view_pos = 0;
     }
 
     // ---- poll primitives --------------------------------------------------------------
@@ -90,37 +76,26 @@ impl ByteReader {
         self.poll_pipe(cx, |pipe, _| pipe.read(buf))
     }
 
-    /// The `AsyncBufRead` view: the readable bytes, copied out once and served from the
-    /// reader until consumed.
+    /// The `AsyncBufRead` view: the readable bytes in place, lent from the channel's ring
+    /// without a copy (the first contiguous part when the ring wraps). Empty at the end.
     pub fn poll_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        if self.view_pos == self.view.len() {
-            self.view.clear();
-            self.view_pos = 0;
-            let view = &mut self.view;
-            let ready = self.ring.poll(cx, |ring| {
-                if ring.has_content(1)? {
-                    let (a, b) = ring.readable()?;
-                    view.extend_from_slice(a);
-                    view.extend_from_slice(b);
-                }
-                Ok(()) // at the end: an empty view
-            });
-            match into_io(ready, |error| to_io_error(error, Side::Reader)) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
-                Poll::Pending => return Poll::Pending,
-            }
+        match self.poll_pipe(cx, |ring, _| ring.has_content(1)) {
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            Poll::Pending => return Poll::Pending,
         }
-        Poll::Ready(Ok(&self.view[self.view_pos..]))
+        let readable = self.ring.readable();
+        Poll::Ready(
+            readable
+                .map(|(first, _)| first)
+                .map_err(|error| to_io_error(error, Side::Reader)),
+        )
     }
 
-    /// Marks `amount` bytes of the last [`poll_fill_buf`](Self::poll_fill_buf) view as read.
+    /// Marks `amount` bytes of the last [`poll_fill_buf`](Self::poll_fill_buf) view as read
+    /// (at most what is readable, as std's `BufReader` clamps).
     pub fn consume_view(&mut self, amount: usize) {
-        let amount = amount.min(self.view.len() - self.view_pos);
-        if amount == 0 {
-            return;
-        }
-        self.view_pos += amount;
+        let amount = amount.min(self.ring.available());
         self.ring.consume(amount);
     }
 
@@ -129,7 +104,6 @@ impl ByteReader {
     /// Reads what is available into `buf`, waiting only if nothing is; `Ok(0)` at the end.
     pub async fn read_available(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // Published bytes need no future machinery: only a wait goes through the poll path.
-        self.drop_view();
         match self.ring.read(buf) {
             Err(ChannelError::Blocked) => poll_fn(|cx| self.poll_read_available(cx, buf)).await,
             done => done.map_err(|error| to_io_error(error, Side::Reader)),
