@@ -31,6 +31,8 @@ pub use wirestate_core as core;
 
 pub mod chan;
 pub mod driver;
+#[cfg(feature = "smol")] // TEMPORARY: any runtime once net::tokio and net::blocking land
+pub mod net;
 mod park;
 
 /// The README's examples, compiled and run as doc tests so they cannot drift.

@@ -35,6 +35,13 @@ pub(crate) fn block_on_poll<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>
     }
 }
 
+#[allow(dead_code)] // TEMPORARY: for net::blocking, being written
+/// Runs `future` to completion on the current thread, parking between polls.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    block_on_poll(|cx| future.as_mut().poll(cx))
+}
+
 /// Like [`block_on_poll`], but gives up at `deadline` and returns `None`.
 #[allow(dead_code)]
 pub(crate) fn block_on_poll_until<T>(

@@ -34,7 +34,7 @@
 mod blocking;
 mod futures_io;
 pub mod interop;
-mod io_error;
+pub(crate) mod io_error;
 mod reader;
 #[allow(unsafe_code)] // the channel ring; its safety argument is in its module docs
 mod spsc;
@@ -43,6 +43,7 @@ mod tokio_io;
 mod writer;
 
 pub use blocking::{BlockingReader, BlockingWriter};
+
 pub use reader::ByteReader;
 pub use wirestate_core::chan::{
     Cause, ChannelError, DEFAULT_CAPACITY, Delimited, LineEnding, PipeConfig,

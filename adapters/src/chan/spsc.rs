@@ -254,6 +254,10 @@ impl RingWriter {
         self.auto_flush
     }
 
+    pub(crate) fn set_auto_flush(&mut self, on: bool) {
+        self.auto_flush = on;
+    }
+
     pub(crate) fn closed_cause(&self) -> Option<Cause> {
         closed_cause(&self.shared)
     }

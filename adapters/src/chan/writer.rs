@@ -49,6 +49,44 @@ impl ByteWriter {
         self.poll_ring(cx, |ring| ring.write(buf))
     }
 
+    /// Waits until the channel has room, then lets `fill` write into its first free slot in
+    /// place (a socket reading straight into the channel) and commits what it wrote. `fill`
+    /// returning `Pending` or an error commits nothing. This is how a producer avoids an
+    /// intermediate buffer.
+    pub fn poll_fill(
+        &mut self,
+        cx: &mut Context<'_>,
+        fill: impl FnOnce(&mut [u8], &mut Context<'_>) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        let room = self.poll_ring(cx, |ring| {
+            if ring.free_space() > 0 {
+                Ok(())
+            } else {
+                ring.writable()?; // a closed or cancelled channel will never have room
+                Err(ChannelError::Blocked)
+            }
+        });
+        match room {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            Poll::Pending => return Poll::Pending,
+        }
+        let slot = match self.ring.write_slot() {
+            Ok(slot) => slot,
+            Err(error) => return Poll::Ready(Err(to_io_error(error, Side::Writer))),
+        };
+        let n = match fill(slot, cx) {
+            Poll::Ready(Ok(n)) => n,
+            other => return other,
+        };
+        Poll::Ready(
+            self.ring
+                .commit(n)
+                .map(|()| n)
+                .map_err(|error| to_io_error(error, Side::Writer)),
+        )
+    }
+
     /// Publishes everything written. Never waits.
     pub fn poll_flush_now(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_ring(cx, |ring| ring.flush().map(drop))
@@ -135,6 +173,11 @@ impl ByteWriter {
     /// Whether writing is over (closed or cancelled).
     pub fn is_closed_for_write(&self) -> bool {
         self.ring.is_closed_for_write()
+    }
+
+    /// Publishes every later write at once (or stops doing so); Ktor's `autoFlush`.
+    pub fn set_auto_flush(&mut self, on: bool) {
+        self.ring.set_auto_flush(on);
     }
 
     /// Whether every write is published at once.

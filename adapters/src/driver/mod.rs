@@ -66,8 +66,13 @@ mod pump;
 pub mod blocking;
 #[cfg(feature = "smol")]
 pub mod smol;
+#[cfg(feature = "smol")]
+pub(crate) use smol::SmolTimer;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+#[cfg(feature = "tokio")]
+#[allow(unused_imports)] // TEMPORARY: for net::tokio, being written
+pub(crate) use tokio::TokioTimer;
 
 pub use clock::Clock;
 pub use handle::{Connection, TimedOut};

@@ -48,7 +48,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> poll::Transport for FuturesIo<T> {
 }
 
 /// An async-io timer as a [`poll::Timer`].
-struct SmolTimer(Timer);
+pub(crate) struct SmolTimer(pub(crate) Timer);
 
 impl poll::Timer for SmolTimer {
     fn reset(&mut self, deadline: std::time::Instant) {

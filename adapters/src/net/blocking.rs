@@ -1,0 +1,1 @@
+//! Sockets on blocking std threads (being written).

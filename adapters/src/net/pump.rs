@@ -1,0 +1,154 @@
+//! The two pumps that join a connected socket to its byte channels, written once for every
+//! runtime: smol and tokio run them as tasks, the blocking runtime on two threads.
+//!
+//! - The **read pump** waits for room in the read channel, then reads from the socket
+//!   straight into the channel's free space (no intermediate buffer) and publishes it. The
+//!   peer's FIN closes the channel; an error cancels it with that error.
+//! - The **write pump** waits for bytes the application flushed, writes them to the socket
+//!   straight from the channel's ring, and consumes what the socket took. Once the
+//!   application closes the channel and it is drained, the pump shuts the socket's write
+//!   half (TCP FIN). An error cancels the channel with it.
+//!
+//! The socket timeout (Ktor's `socketTimeout`) runs only while a pump waits for the socket,
+//! never while it waits for the application; on expiry the pump's channel is cancelled with
+//! `TimedOut`.
+
+use std::future::poll_fn;
+use std::io;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::chan::io_error::cause_like;
+use crate::chan::{ByteReader, ByteWriter};
+use crate::driver::Timer;
+
+/// The read half of a socket, as the read pump polls it.
+pub(crate) trait PollRead {
+    /// Reads into `buf`; `Ok(0)` is the peer's FIN.
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+}
+
+/// The write half of a socket, as the write pump polls it.
+pub(crate) trait PollWrite {
+    /// Writes some of `buf`.
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    /// Shuts the write half down (TCP FIN).
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+/// A per-operation deadline on a runtime timer.
+pub(crate) struct Deadline<T> {
+    timer: Option<T>,
+    timeout: Option<Duration>,
+    armed: bool,
+}
+
+impl<T: Timer> Deadline<T> {
+    /// A deadline of `timeout` per wait; `None` never expires (and needs no timer).
+    pub(crate) fn new(timeout: Option<Duration>, timer: impl FnOnce() -> T) -> Self {
+        Deadline {
+            timer: timeout.map(|_| timer()),
+            timeout,
+            armed: false,
+        }
+    }
+
+    /// The operation made progress: the next wait gets a fresh timeout.
+    fn reset(&mut self) {
+        self.armed = false;
+    }
+
+    /// Called while the operation waits: whether its timeout has passed.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let (Some(timer), Some(timeout)) = (&mut self.timer, self.timeout) else {
+            return false;
+        };
+        if !self.armed {
+            timer.reset(Instant::now() + timeout);
+            self.armed = true;
+        }
+        timer.poll_expired(cx).is_ready()
+    }
+}
+
+fn timed_out(what: &str, timeout: Option<Duration>) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("socket {what} timed out after {timeout:?}"),
+    )
+}
+
+/// Socket to read channel, until the peer's FIN, an error, or the application dropping the
+/// channel.
+pub(crate) async fn read_pump<R: PollRead, T: Timer>(
+    mut socket: R,
+    mut channel: ByteWriter,
+    mut deadline: Deadline<T>,
+) {
+    loop {
+        let read = poll_fn(|cx| {
+            channel.poll_fill(cx, |slot, cx| match socket.poll_read(cx, slot) {
+                Poll::Pending if deadline.expired(cx) => {
+                    Poll::Ready(Err(timed_out("read", deadline.timeout)))
+                }
+                other => other,
+            })
+        })
+        .await;
+        deadline.reset();
+        match read {
+            Ok(0) => {
+                let _ = channel.close();
+                return;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                // A channel error means the application let go: the cancel is then a no-op.
+                channel.cancel_with(cause_like(&error));
+                return;
+            }
+        }
+    }
+}
+
+/// Write channel to socket, until the application closes the channel (then FIN), an
+/// error, or a cancellation.
+pub(crate) async fn write_pump<W: PollWrite, T: Timer>(
+    mut socket: W,
+    mut channel: ByteReader,
+    mut deadline: Deadline<T>,
+) {
+    loop {
+        let written = poll_fn(|cx| {
+            let buf = match channel.poll_fill_buf(cx) {
+                Poll::Ready(Ok(buf)) => buf,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return Poll::Pending, // the application has not flushed
+            };
+            if buf.is_empty() {
+                return Poll::Ready(Ok(None)); // closed and drained
+            }
+            match socket.poll_write(cx, buf) {
+                Poll::Ready(Ok(0)) => Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(result) => Poll::Ready(result.map(Some)),
+                Poll::Pending if deadline.expired(cx) => {
+                    Poll::Ready(Err(timed_out("write", deadline.timeout)))
+                }
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        deadline.reset();
+        match written {
+            Ok(Some(n)) => channel.consume_view(n),
+            Ok(None) => {
+                let _ = poll_fn(|cx| socket.poll_shutdown(cx)).await;
+                return;
+            }
+            Err(error) => {
+                channel.cancel_with(cause_like(&error));
+                return;
+            }
+        }
+    }
+}

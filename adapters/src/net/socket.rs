@@ -1,0 +1,165 @@
+//! A connected stream socket and the byte channels it hands out (Ktor's `Socket`).
+
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use crate::chan::{ByteReader, ByteWriter, PipeConfig, byte_channel};
+
+/// Where a socket is: an internet address or, for Unix domain sockets, a path
+/// (Ktor's `InetSocketAddress` / `UnixSocketAddress`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SocketAddress {
+    /// An IPv4 or IPv6 address and port.
+    Inet(SocketAddr),
+    /// A Unix domain socket path (`None` for an unnamed socket, such as a client's).
+    Unix(Option<PathBuf>),
+}
+
+impl SocketAddress {
+    /// The internet address, if this is one.
+    pub fn inet(&self) -> Option<SocketAddr> {
+        match self {
+            SocketAddress::Inet(addr) => Some(*addr),
+            SocketAddress::Unix(_) => None,
+        }
+    }
+
+    /// The port of an internet address.
+    pub fn port(&self) -> Option<u16> {
+        self.inet().map(|addr| addr.port())
+    }
+}
+
+impl fmt::Display for SocketAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SocketAddress::Inet(addr) => write!(f, "{addr}"),
+            SocketAddress::Unix(Some(path)) => write!(f, "unix:{}", path.display()),
+            SocketAddress::Unix(None) => f.write_str("unix:(unnamed)"),
+        }
+    }
+}
+
+impl From<SocketAddr> for SocketAddress {
+    fn from(addr: SocketAddr) -> Self {
+        SocketAddress::Inet(addr)
+    }
+}
+
+/// Shuts down one or both halves of the underlying socket.
+pub(crate) type ShutdownFn = Box<dyn Fn(Shutdown) -> io::Result<()> + Send + Sync>;
+
+/// A connected stream socket. Its bytes flow through two byte channels, each opened at most
+/// once: [`open_read_channel`](Socket::open_read_channel) and
+/// [`open_write_channel`](Socket::open_write_channel). Pumps on the socket's runtime move
+/// the bytes between the channels and the socket.
+///
+/// - Bytes written to the write channel go out once flushed (or at once with auto-flush).
+///   Closing the write channel sends a FIN after the last byte (a half-close); the read
+///   channel stays open until the peer's FIN.
+/// - A socket error (a reset, a timeout) cancels the channels with that error: the next
+///   channel call reports it with its `io::ErrorKind`.
+/// - Dropping the socket without opening a channel closes that direction: an unopened read
+///   channel is cancelled, an unopened write channel closed (FIN).
+pub struct Socket {
+    local: SocketAddress,
+    remote: SocketAddress,
+    read: Mutex<Option<ByteReader>>,
+    write: Mutex<Option<ByteWriter>>,
+    shutdown: ShutdownFn,
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("local", &self.local)
+            .field("remote", &self.remote)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The channel ends a runtime's pumps work on.
+pub(crate) struct PumpEnds {
+    /// The read pump fills this (the application reads the other end).
+    pub(crate) inbound: ByteWriter,
+    /// The write pump drains this (the application writes the other end).
+    pub(crate) outbound: ByteReader,
+}
+
+/// Capacity of each socket channel.
+const CHANNEL_CAPACITY: usize = 64 * 1024;
+
+impl Socket {
+    /// A socket with fresh channels, and the ends its pumps must run on.
+    pub(crate) fn new(
+        local: SocketAddress,
+        remote: SocketAddress,
+        shutdown: ShutdownFn,
+    ) -> (Socket, PumpEnds) {
+        // The read pump publishes every socket read at once: a reader never waits for more.
+        let (inbound, app_reader) =
+            byte_channel(PipeConfig::with_capacity(CHANNEL_CAPACITY).auto_flush(true));
+        let (app_writer, outbound) = byte_channel(PipeConfig::with_capacity(CHANNEL_CAPACITY));
+        let socket = Socket {
+            local,
+            remote,
+            read: Mutex::new(Some(app_reader)),
+            write: Mutex::new(Some(app_writer)),
+            shutdown,
+        };
+        (socket, PumpEnds { inbound, outbound })
+    }
+
+    /// This end's address.
+    pub fn local_address(&self) -> &SocketAddress {
+        &self.local
+    }
+
+    /// The peer's address.
+    pub fn remote_address(&self) -> &SocketAddress {
+        &self.remote
+    }
+
+    /// The channel the peer's bytes arrive on. Only once per socket.
+    pub fn open_read_channel(&self) -> io::Result<ByteReader> {
+        take_once(&self.read, "read")
+    }
+
+    /// The channel whose flushed bytes go to the peer; with `auto_flush` every write goes
+    /// out at once. Only once per socket.
+    pub fn open_write_channel(&self, auto_flush: bool) -> io::Result<ByteWriter> {
+        let mut writer = take_once(&self.write, "write")?;
+        writer.set_auto_flush(auto_flush);
+        Ok(writer)
+    }
+
+    /// Both channels (the write channel without auto-flush), as Ktor's `connection()`.
+    pub fn connection(&self) -> io::Result<(ByteReader, ByteWriter)> {
+        Ok((self.open_read_channel()?, self.open_write_channel(false)?))
+    }
+
+    /// Shuts the socket down both ways at once, abandoning what is in flight: the pumps
+    /// stop and the channels report the end or an error. For a clean end, close the write
+    /// channel and read the read channel to its end instead.
+    pub fn close(&self) -> io::Result<()> {
+        match (self.shutdown)(Shutdown::Both) {
+            Err(error) if error.kind() != io::ErrorKind::NotConnected => Err(error),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn take_once<T>(slot: &Mutex<Option<T>>, which: &str) -> io::Result<T> {
+    slot.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("the socket's {which} channel was already opened"),
+            )
+        })
+}

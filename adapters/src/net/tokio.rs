@@ -1,0 +1,1 @@
+//! Sockets on tokio (being written).
