@@ -31,7 +31,7 @@ pub use wirestate_core as core;
 
 pub mod chan;
 pub mod driver;
-#[cfg(feature = "smol")] // TEMPORARY: any runtime once net::tokio and net::blocking land
+#[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub mod net;
 mod park;
 

@@ -35,7 +35,6 @@ pub(crate) fn block_on_poll<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>
     }
 }
 
-#[allow(dead_code)] // TEMPORARY: for net::blocking, being written
 /// Runs `future` to completion on the current thread, parking between polls.
 pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);

@@ -111,3 +111,158 @@ fn udp_round_trip() {
         assert_eq!(too_big.kind(), io::ErrorKind::InvalidInput);
     });
 }
+
+#[test]
+fn many_concurrent_clients() {
+    bounded("many clients", async {
+        let server = a_socket(Smol).tcp().bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr();
+        let clients = 50;
+        let acceptor = smol::spawn(async move {
+            let mut served = Vec::new();
+            for _ in 0..clients {
+                let socket = server.accept().await.unwrap();
+                served.push(smol::spawn(async move {
+                    let (mut input, mut output) = socket.connection().unwrap();
+                    let mut line = String::new();
+                    while input
+                        .read_line(&mut line, 1024, LineEnding::Default)
+                        .await
+                        .unwrap()
+                    {
+                        output.write_str(&format!("echo {line}\n")).await.unwrap();
+                        output.flush().await.unwrap();
+                        line.clear();
+                    }
+                    output.close().unwrap();
+                }));
+            }
+            for task in served {
+                task.await;
+            }
+        });
+        let mut tasks = Vec::new();
+        for id in 0..clients {
+            tasks.push(smol::spawn(async move {
+                let socket = a_socket(Smol).tcp().connect(addr).await.unwrap();
+                let (mut input, mut output) = socket.connection().unwrap();
+                for round in 0..5 {
+                    output.write_str(&format!("{id}-{round}\n")).await.unwrap();
+                    output.flush().await.unwrap();
+                    let mut line = String::new();
+                    input
+                        .read_line(&mut line, 100, LineEnding::Default)
+                        .await
+                        .unwrap();
+                    assert_eq!(line, format!("echo {id}-{round}"));
+                }
+                output.close().unwrap();
+                let mut rest = Vec::new();
+                input.read_to_end(&mut rest, 10).await.unwrap();
+                assert!(rest.is_empty());
+            }));
+        }
+        for task in tasks {
+            task.await;
+        }
+        acceptor.await;
+    });
+}
+
+#[test]
+fn peer_reset_is_reported_with_its_kind() {
+    bounded("reset", async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            socket2::SockRef::from(&stream)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            drop(stream); // RST: linger 0
+        });
+        let socket = a_socket(Smol).tcp().connect(addr).await.unwrap();
+        let (mut input, _output) = socket.connection().unwrap();
+        let mut buf = [0u8; 16];
+        let error = input.read_available(&mut buf).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}");
+        peer.join().unwrap();
+    });
+}
+
+#[test]
+fn socket_timeout_cancels_a_silent_read() {
+    bounded("timeout", async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            std::thread::sleep(Duration::from_millis(600)); // silent
+            drop(stream);
+        });
+        let socket = a_socket(Smol)
+            .socket_timeout(Some(Duration::from_millis(150)))
+            .tcp()
+            .connect(addr)
+            .await
+            .unwrap();
+        let mut input = socket.open_read_channel().unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 8];
+        let error = input.read_available(&mut buf).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut, "{error}");
+        assert!(
+            started.elapsed() < Duration::from_millis(550),
+            "{:?}",
+            started.elapsed()
+        );
+        peer.join().unwrap();
+    });
+}
+
+#[test]
+fn channels_open_once() {
+    bounded("open once", async {
+        let server = a_socket(Smol).tcp().bind("127.0.0.1:0").await.unwrap();
+        let socket = a_socket(Smol)
+            .tcp()
+            .connect(server.local_addr())
+            .await
+            .unwrap();
+        let _input = socket.open_read_channel().unwrap();
+        let _output = socket.open_write_channel(true).unwrap();
+        assert_eq!(
+            socket.open_read_channel().unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            socket.open_write_channel(false).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn unix_socket_echo() {
+    bounded("unix", async {
+        let path = std::env::temp_dir().join(format!("wirestate-smol-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let server = a_socket(Smol).unix().bind(&path).await.unwrap();
+        let serve = smol::spawn(async move {
+            let socket = server.accept().await.unwrap();
+            let (mut input, mut output) = socket.connection().unwrap();
+            input.copy_and_close(&mut output).await.unwrap();
+        });
+        let socket = a_socket(Smol).unix().connect(&path).await.unwrap();
+        let (mut input, mut output) = socket.connection().unwrap();
+        output.write_str("over a unix socket").await.unwrap();
+        output.flush_and_close().await.unwrap();
+        let mut echoed = Vec::new();
+        input.read_to_end(&mut echoed, 1024).await.unwrap();
+        assert_eq!(echoed, b"over a unix socket");
+        serve.await;
+        std::fs::remove_file(&path).unwrap();
+    });
+}

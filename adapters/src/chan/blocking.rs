@@ -2,7 +2,9 @@
 
 use std::io::{self, BufRead, Read, Write};
 
-use crate::park::block_on_poll;
+use wirestate_core::chan::LineEnding;
+
+use crate::park::{block_on, block_on_poll};
 
 use super::reader::ByteReader;
 use super::writer::ByteWriter;
@@ -24,6 +26,18 @@ impl BlockingReader<'_> {
     /// Bytes readable now without parking.
     pub fn available(&self) -> usize {
         self.reader.available_for_read()
+    }
+
+    /// [`ByteReader::read_line`] for threads: one line with a byte limit (a longer line is
+    /// `InvalidData`, never split); `false` at the end. Prefer it to `BufRead::lines`,
+    /// whose lines have no limit.
+    pub fn read_line_limited(
+        &mut self,
+        line: &mut String,
+        limit: usize,
+        ending: LineEnding,
+    ) -> io::Result<bool> {
+        block_on(self.reader.read_line(line, limit, ending))
     }
 }
 

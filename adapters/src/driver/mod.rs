@@ -71,7 +71,6 @@ pub(crate) use smol::SmolTimer;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 #[cfg(feature = "tokio")]
-#[allow(unused_imports)] // TEMPORARY: for net::tokio, being written
 pub(crate) use tokio::TokioTimer;
 
 pub use clock::Clock;

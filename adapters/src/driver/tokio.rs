@@ -59,7 +59,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> poll::Transport for TokioIo<T> {
 }
 
 /// A tokio sleep as a [`poll::Timer`], created when first armed.
-pub(crate) struct TokioTimer(Option<Pin<Box<Sleep>>>);
+pub(crate) struct TokioTimer(pub(crate) Option<Pin<Box<Sleep>>>);
 
 impl poll::Timer for TokioTimer {
     fn reset(&mut self, deadline: std::time::Instant) {

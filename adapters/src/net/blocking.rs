@@ -1,1 +1,380 @@
-//! Sockets on blocking std threads (being written).
+//! Sockets on blocking std sockets; each connected socket's two pumps run on two threads.
+//!
+//! The same API as `net::smol`, with blocking methods, for plain threads. The
+//! socket timeout is the socket's own read and write timeout: a read or write that waits
+//! longer cancels its channel with `TimedOut`. A pump thread ends with its direction (the
+//! peer's FIN or the application closing the write channel) or on an error;
+//! [`Socket::close`] ends both at once.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+#[cfg(unix)]
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::thread;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use socket2::SockRef;
+
+use super::builder::{Blocking, TcpSocketBuilder, UdpSocketBuilder};
+use super::datagram::{Datagram, check_size, expect_whole, receive_into};
+use super::options::SocketOptions;
+use super::pump::{self, Deadline, PollRead, PollWrite};
+use super::socket::{Socket, SocketAddress};
+use super::sys;
+use crate::driver::Timer;
+use crate::park;
+
+impl TcpSocketBuilder<Blocking> {
+    /// Connects to `addr`. The socket timeout, if set, bounds the connect too.
+    pub fn connect(self, addr: impl ToSocketAddrs) -> io::Result<Socket> {
+        let addr = sys::resolve(addr)?;
+        let stream = sys::tcp_connect_blocking(addr, &self.options)?;
+        tcp_socket(stream, &self.options)
+    }
+
+    /// Binds a listener to `addr` (port 0 picks a free port).
+    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<ServerSocket> {
+        let addr = sys::resolve(addr)?;
+        let listener = sys::tcp_listener(addr, &self.options, false)?;
+        let local = listener.local_addr()?;
+        Ok(ServerSocket {
+            listener: Listener::Tcp(listener),
+            local: SocketAddress::Inet(local),
+            options: self.options,
+        })
+    }
+}
+
+#[cfg(unix)]
+impl super::builder::UnixSocketBuilder<Blocking> {
+    /// Connects to the Unix domain socket at `path`.
+    pub fn connect(self, path: impl AsRef<std::path::Path>) -> io::Result<Socket> {
+        let path = path.as_ref();
+        let stream = UnixStream::connect(path)
+            .map_err(|e| sys::context(e, format_args!("connect to {}", path.display())))?;
+        sys::apply_unix(SockRef::from(&stream), &self.options)?;
+        unix_socket(stream, &self.options)
+    }
+
+    /// Binds a listener to `path` (which must not exist yet).
+    pub fn bind(self, path: impl AsRef<std::path::Path>) -> io::Result<ServerSocket> {
+        let path = path.as_ref();
+        let listener = UnixListener::bind(path)
+            .map_err(|e| sys::context(e, format_args!("bind {}", path.display())))?;
+        Ok(ServerSocket {
+            listener: Listener::Unix(listener),
+            local: SocketAddress::Unix(Some(path.to_path_buf())),
+            options: self.options,
+        })
+    }
+}
+
+/// A listening socket (Ktor's `ServerSocket`).
+#[derive(Debug)]
+pub struct ServerSocket {
+    listener: Listener,
+    local: SocketAddress,
+    options: SocketOptions,
+}
+
+#[derive(Debug)]
+enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(UnixListener),
+}
+
+impl ServerSocket {
+    /// Where it listens.
+    pub fn local_address(&self) -> &SocketAddress {
+        &self.local
+    }
+
+    /// The internet address it listens on (the port a `bind` to port 0 picked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+            .inet()
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Blocks until the next connection; the builder's options apply to it.
+    pub fn accept(&self) -> io::Result<Socket> {
+        match &self.listener {
+            Listener::Tcp(listener) => {
+                let (stream, _) = listener.accept()?;
+                sys::apply_tcp(SockRef::from(&stream), &self.options)?;
+                tcp_socket(stream, &self.options)
+            }
+            #[cfg(unix)]
+            Listener::Unix(listener) => {
+                let (stream, _) = listener.accept()?;
+                sys::apply_unix(SockRef::from(&stream), &self.options)?;
+                unix_socket(stream, &self.options)
+            }
+        }
+    }
+}
+
+fn tcp_socket(stream: TcpStream, options: &SocketOptions) -> io::Result<Socket> {
+    let local = SocketAddress::Inet(stream.local_addr()?);
+    let remote = SocketAddress::Inet(stream.peer_addr()?);
+    start(stream, local, remote, options)
+}
+
+#[cfg(unix)]
+fn unix_socket(stream: UnixStream, options: &SocketOptions) -> io::Result<Socket> {
+    let path = |addr: std::os::unix::net::SocketAddr| addr.as_pathname().map(Into::into);
+    let local = SocketAddress::Unix(path(stream.local_addr()?));
+    let remote = SocketAddress::Unix(path(stream.peer_addr()?));
+    start(stream, local, remote, options)
+}
+
+/// A blocking std stream socket, shared by its two pumps and the socket's shutdown hook.
+trait Stream: Send + Sync + 'static {
+    fn read_some(&self, buf: &mut [u8]) -> io::Result<usize>;
+    fn write_some(&self, buf: &[u8]) -> io::Result<usize>;
+    fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+    fn set_timeouts(&self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+macro_rules! std_stream {
+    ($ty:ty) => {
+        impl Stream for $ty {
+            fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
+                (&mut &*self).read(buf)
+            }
+            fn write_some(&self, buf: &[u8]) -> io::Result<usize> {
+                (&mut &*self).write(buf)
+            }
+            fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+                <$ty>::shutdown(self, how)
+            }
+            fn set_timeouts(&self, timeout: Option<Duration>) -> io::Result<()> {
+                self.set_read_timeout(timeout)?;
+                self.set_write_timeout(timeout)
+            }
+        }
+    };
+}
+
+std_stream!(TcpStream);
+#[cfg(unix)]
+std_stream!(UnixStream);
+
+/// Makes the socket and starts its two pump threads.
+fn start<S: Stream>(
+    stream: S,
+    local: SocketAddress,
+    remote: SocketAddress,
+    options: &SocketOptions,
+) -> io::Result<Socket> {
+    let timeout = options.socket_timeout;
+    stream.set_timeouts(timeout.map(os_timeout))?;
+    let stream = Arc::new(stream);
+    let hook = Arc::clone(&stream);
+    let (socket, ends) = Socket::new(local, remote, Box::new(move |how| hook.shutdown(how)));
+    let io = |stream| StdIo { stream, timeout };
+    let read = pump::read_pump(io(Arc::clone(&stream)), ends.inbound, no_deadline());
+    let write = pump::write_pump(io(Arc::clone(&stream)), ends.outbound, no_deadline());
+    let spawned =
+        spawn("wirestate-socket-read", read).and_then(|()| spawn("wirestate-socket-write", write));
+    if let Err(error) = spawned {
+        let _ = stream.shutdown(Shutdown::Both); // ends a pump that did start
+        return Err(error);
+    }
+    Ok(socket)
+}
+
+fn spawn(name: &str, pump: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(move || park::block_on(pump))
+        .map(drop)
+}
+
+/// std refuses a zero timeout; the shortest one the OS takes stands in for it.
+fn os_timeout(timeout: Duration) -> Duration {
+    timeout.max(Duration::from_micros(1))
+}
+
+/// The OS enforces the socket timeout, so the pumps' own deadline never fires.
+fn no_deadline() -> Deadline<NoTimer> {
+    Deadline::new(None, || NoTimer)
+}
+
+struct NoTimer;
+
+impl Timer for NoTimer {
+    fn reset(&mut self, _deadline: std::time::Instant) {}
+
+    fn poll_expired(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
+
+/// Runs a blocking socket call, retrying interruptions. With a socket timeout set, the
+/// timeout's expiry (`WouldBlock` on Unix, `TimedOut` on Windows) becomes `TimedOut`.
+fn blocking<T>(
+    what: &str,
+    timeout: Option<Duration>,
+    mut call: impl FnMut() -> io::Result<T>,
+) -> io::Result<T> {
+    use io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
+    loop {
+        let error = match call() {
+            Err(error) => error,
+            done => return done,
+        };
+        match (error.kind(), timeout) {
+            (Interrupted, _) => {}
+            (WouldBlock | TimedOut, Some(timeout)) => {
+                let message = format!("socket {what} timed out after {timeout:?}");
+                return Err(io::Error::new(TimedOut, message));
+            }
+            _ => return Err(error),
+        }
+    }
+}
+
+/// A blocking stream as the pumps see it: every poll blocks until the socket is done (or
+/// its timeout expires) and is always ready.
+struct StdIo<S> {
+    stream: Arc<S>,
+    timeout: Option<Duration>,
+}
+
+impl<S: Stream> PollRead for StdIo<S> {
+    fn poll_read(&mut self, _cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(blocking("read", self.timeout, || {
+            self.stream.read_some(buf)
+        }))
+    }
+}
+
+impl<S: Stream> PollWrite for StdIo<S> {
+    fn poll_write(&mut self, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(blocking("write", self.timeout, || {
+            self.stream.write_some(buf)
+        }))
+    }
+
+    fn poll_shutdown(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.stream.shutdown(Shutdown::Write))
+    }
+}
+
+// ---- UDP --------------------------------------------------------------------------------
+
+impl UdpSocketBuilder<Blocking> {
+    /// Binds a datagram socket to `addr` (port 0 picks a free port). The socket timeout, if
+    /// set, bounds each receive.
+    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<BoundDatagramSocket> {
+        let addr = sys::resolve(addr)?;
+        Ok(BoundDatagramSocket {
+            socket: udp_socket(addr, &self.options)?,
+            timeout: self.options.socket_timeout,
+            buffer: Mutex::new(BytesMut::new()),
+        })
+    }
+
+    /// A datagram socket that talks to `remote` only, bound to `local` (or to any address of
+    /// the same family, port 0). The socket timeout, if set, bounds each receive.
+    pub fn connect(
+        self,
+        remote: impl ToSocketAddrs,
+        local: Option<SocketAddr>,
+    ) -> io::Result<ConnectedDatagramSocket> {
+        let remote = sys::resolve(remote)?;
+        let local = local.unwrap_or_else(|| sys::any_local_for(&remote));
+        let socket = udp_socket(local, &self.options)?;
+        socket
+            .connect(remote)
+            .map_err(|e| sys::context(e, format_args!("connect to {remote}")))?;
+        Ok(ConnectedDatagramSocket {
+            socket,
+            remote,
+            timeout: self.options.socket_timeout,
+            buffer: Mutex::new(BytesMut::new()),
+        })
+    }
+}
+
+fn udp_socket(addr: SocketAddr, options: &SocketOptions) -> io::Result<UdpSocket> {
+    let socket = sys::udp_bind(addr, options, false)?;
+    socket.set_read_timeout(options.socket_timeout.map(os_timeout))?;
+    Ok(socket)
+}
+
+/// A UDP socket bound to a local address (Ktor's `BoundDatagramSocket`).
+#[derive(Debug)]
+pub struct BoundDatagramSocket {
+    socket: UdpSocket,
+    timeout: Option<Duration>,
+    buffer: Mutex<BytesMut>,
+}
+
+impl BoundDatagramSocket {
+    /// The address it is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// Sends one datagram (at most [`MAX_DATAGRAM`](super::MAX_DATAGRAM) bytes).
+    pub fn send(&self, datagram: &Datagram) -> io::Result<()> {
+        check_size(datagram.payload.len())?;
+        let sent = blocking("send", None, || {
+            self.socket.send_to(&datagram.payload, datagram.address)
+        })?;
+        expect_whole(sent, datagram.payload.len())
+    }
+
+    /// Blocks until the next datagram; `TimedOut` once the socket timeout passes first.
+    pub fn receive(&self) -> io::Result<Datagram> {
+        let recv =
+            async |buf: &mut [u8]| blocking("receive", self.timeout, || self.socket.recv_from(buf));
+        let (payload, address) = park::block_on(receive_into(&self.buffer, recv))?;
+        Ok(Datagram { payload, address })
+    }
+}
+
+/// A UDP socket that talks to one peer (Ktor's `ConnectedDatagramSocket`).
+#[derive(Debug)]
+pub struct ConnectedDatagramSocket {
+    socket: UdpSocket,
+    remote: SocketAddr,
+    timeout: Option<Duration>,
+    buffer: Mutex<BytesMut>,
+}
+
+impl ConnectedDatagramSocket {
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// The peer.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// Sends one datagram to the peer (at most [`MAX_DATAGRAM`](super::MAX_DATAGRAM) bytes).
+    pub fn send(&self, payload: &[u8]) -> io::Result<()> {
+        check_size(payload.len())?;
+        let sent = blocking("send", None, || self.socket.send(payload))?;
+        expect_whole(sent, payload.len())
+    }
+
+    /// Blocks until the next datagram from the peer; `TimedOut` once the socket timeout
+    /// passes first.
+    pub fn receive(&self) -> io::Result<Bytes> {
+        let remote = self.remote;
+        let recv = async |buf: &mut [u8]| {
+            blocking("receive", self.timeout, || self.socket.recv(buf)).map(|n| (n, remote))
+        };
+        let (payload, _) = park::block_on(receive_into(&self.buffer, recv))?;
+        Ok(payload)
+    }
+}

@@ -14,7 +14,9 @@ use smol::net::{TcpListener, TcpStream, UdpSocket};
 use socket2::SockRef;
 
 use super::builder::{Smol, TcpSocketBuilder, UdpSocketBuilder};
-use super::datagram::{Datagram, MAX_DATAGRAM, check_size};
+#[cfg(doc)]
+use super::datagram::MAX_DATAGRAM;
+use super::datagram::{Datagram, check_size, expect_whole, receive_into};
 use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
 use super::socket::{Socket, SocketAddress};
@@ -250,22 +252,6 @@ impl UdpSocketBuilder<Smol> {
     }
 }
 
-/// Reads one datagram through a reused buffer: each payload is split off the buffer, so
-/// receiving costs no allocation while earlier payloads are released.
-async fn receive_into(
-    buffer: &Mutex<BytesMut>,
-    recv: impl AsyncFnOnce(&mut [u8]) -> io::Result<(usize, SocketAddr)>,
-) -> io::Result<(Bytes, SocketAddr)> {
-    let mut buf = std::mem::take(&mut *buffer.lock().unwrap_or_else(|p| p.into_inner()));
-    buf.reserve(MAX_DATAGRAM + 1);
-    buf.resize(MAX_DATAGRAM + 1, 0);
-    let result = recv(&mut buf).await;
-    let outcome = result.map(|(n, from)| (buf.split_to(n).freeze(), from));
-    buf.clear();
-    *buffer.lock().unwrap_or_else(|p| p.into_inner()) = buf;
-    outcome
-}
-
 /// A UDP socket bound to a local address (Ktor's `BoundDatagramSocket`).
 #[derive(Debug)]
 pub struct BoundDatagramSocket {
@@ -331,17 +317,5 @@ impl ConnectedDatagramSocket {
         })
         .await?;
         Ok(payload)
-    }
-}
-
-/// A datagram goes out whole or not at all; a short send would be a platform oddity.
-fn expect_whole(sent: usize, len: usize) -> io::Result<()> {
-    if sent == len {
-        Ok(())
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::WriteZero,
-            format!("sent {sent} of a {len}-byte datagram"),
-        ))
     }
 }

@@ -90,7 +90,7 @@ pub(crate) struct PumpEnds {
 }
 
 /// Capacity of each socket channel.
-const CHANNEL_CAPACITY: usize = 64 * 1024;
+const CHANNEL_CAPACITY: usize = 1048576;
 
 impl Socket {
     /// A socket with fresh channels, and the ends its pumps must run on.

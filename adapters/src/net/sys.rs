@@ -6,7 +6,7 @@
 
 use std::fmt::Display;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
@@ -80,12 +80,12 @@ pub(crate) fn tcp_listener(
     Ok(socket.into())
 }
 
-#[allow(dead_code)] // TEMPORARY: for net::blocking, being written
+#[cfg(feature = "blocking")]
 /// A TCP connection to `addr`, blocking (bounded by the socket timeout, if any).
 pub(crate) fn tcp_connect_blocking(
     addr: SocketAddr,
     options: &SocketOptions,
-) -> io::Result<TcpStream> {
+) -> io::Result<std::net::TcpStream> {
     let socket = tcp_socket(&addr, options)?;
     let result = match options.socket_timeout {
         Some(timeout) => socket.connect_timeout(&addr.into(), timeout),
@@ -95,6 +95,7 @@ pub(crate) fn tcp_connect_blocking(
     Ok(socket.into())
 }
 
+#[cfg(any(feature = "smol", feature = "tokio"))]
 /// A non-blocking TCP socket for `addr` with every option applied, not yet connected: the
 /// runtime connects it (tokio's `TcpSocket::from_std_stream`) or waits for it.
 pub(crate) fn tcp_unconnected(addr: &SocketAddr, options: &SocketOptions) -> io::Result<Socket> {
@@ -103,12 +104,13 @@ pub(crate) fn tcp_unconnected(addr: &SocketAddr, options: &SocketOptions) -> io:
     Ok(socket)
 }
 
+#[cfg(feature = "smol")]
 /// Starts a non-blocking connect; the caller waits until the socket is writable, then
 /// calls [`finish_connect`].
 pub(crate) fn tcp_connect_start(
     addr: SocketAddr,
     options: &SocketOptions,
-) -> io::Result<TcpStream> {
+) -> io::Result<std::net::TcpStream> {
     let socket = tcp_unconnected(&addr, options)?;
     match socket.connect(&addr.into()) {
         Ok(()) => {}
@@ -118,8 +120,9 @@ pub(crate) fn tcp_connect_start(
     Ok(socket.into())
 }
 
+#[cfg(feature = "smol")]
 /// After a non-blocking connect's socket became writable: its outcome.
-pub(crate) fn finish_connect(stream: &TcpStream, addr: SocketAddr) -> io::Result<()> {
+pub(crate) fn finish_connect(stream: &std::net::TcpStream, addr: SocketAddr) -> io::Result<()> {
     if let Some(error) = stream.take_error()? {
         return Err(context(error, format_args!("connect to {addr}")));
     }
@@ -135,6 +138,7 @@ pub(crate) fn finish_connect(stream: &TcpStream, addr: SocketAddr) -> io::Result
     }
 }
 
+#[cfg(feature = "smol")]
 fn is_in_progress(error: &io::Error) -> bool {
     // EINPROGRESS on Unix (Linux 115, the BSDs and macOS 36); WSAEWOULDBLOCK on Windows.
     #[cfg(target_os = "linux")]
