@@ -8,9 +8,12 @@
 use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use wirestate::net::{Smol, a_socket};
+use wirestate::net::{Blocking, Smol, Tokio, a_socket};
 
 const CHUNK: usize = 64 * 1024;
+
+/// One timed transfer of the given number of bytes.
+type Trial = fn(usize) -> Duration;
 
 fn settings() -> (usize, usize) {
     if std::env::var_os("BENCH_QUICK").is_some() {
@@ -84,6 +87,135 @@ fn smol_raw(total: usize) -> Duration {
     })
 }
 
+/// One trial through wirestate socket channels on a tokio multi-thread runtime.
+fn tokio_channels(total: usize) -> Duration {
+    tokio_runtime().block_on(async {
+        let server = a_socket(Tokio).tcp().bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr();
+        let sink = tokio::spawn(async move {
+            let socket = server.accept().await.unwrap();
+            let mut input = socket.open_read_channel().unwrap();
+            let mut buf = vec![0u8; CHUNK];
+            let mut got = 0;
+            loop {
+                match input.read_available(&mut buf).await.unwrap() {
+                    0 => return got,
+                    n => got += n,
+                }
+            }
+        });
+        let socket = a_socket(Tokio).tcp().connect(addr).await.unwrap();
+        let mut output = socket.open_write_channel(true).unwrap();
+        let data = vec![7u8; CHUNK];
+        let start = Instant::now();
+        for _ in 0..total / CHUNK {
+            output.write_all(&data).await.unwrap();
+        }
+        output.flush_and_close().await.unwrap();
+        assert_eq!(sink.await.unwrap(), total);
+        start.elapsed()
+    })
+}
+
+/// One trial with tokio's own TCP streams.
+fn tokio_raw(total: usize) -> Duration {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    tokio_runtime().block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sink = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; CHUNK];
+            let mut got = 0;
+            loop {
+                match stream.read(&mut buf).await.unwrap() {
+                    0 => return got,
+                    n => got += n,
+                }
+            }
+        });
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let data = vec![7u8; CHUNK];
+        let start = Instant::now();
+        for _ in 0..total / CHUNK {
+            stream.write_all(&data).await.unwrap();
+        }
+        stream.shutdown().await.unwrap();
+        assert_eq!(sink.await.unwrap(), total);
+        start.elapsed()
+    })
+}
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One trial through wirestate socket channels on blocking std threads.
+fn blocking_channels(total: usize) -> Duration {
+    use std::io::Read;
+    let server = a_socket(Blocking).tcp().bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr();
+    let sink = std::thread::spawn(move || {
+        let socket = server.accept().unwrap();
+        let mut input = socket.open_read_channel().unwrap();
+        let mut source = input.blocking();
+        let mut buf = vec![0u8; CHUNK];
+        let mut got = 0;
+        loop {
+            match source.read(&mut buf).unwrap() {
+                0 => return got,
+                n => got += n,
+            }
+        }
+    });
+    let socket = a_socket(Blocking).tcp().connect(addr).unwrap();
+    let mut output = socket.open_write_channel(true).unwrap();
+    let data = vec![7u8; CHUNK];
+    let start = Instant::now();
+    {
+        let mut sink_view = output.blocking();
+        for _ in 0..total / CHUNK {
+            sink_view.write_all_published(&data).unwrap();
+        }
+    }
+    output.close().unwrap();
+    assert_eq!(sink.join().unwrap(), total);
+    start.elapsed()
+}
+
+/// One trial with std's own TCP streams on two threads.
+fn blocking_raw(total: usize) -> Duration {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sink = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; CHUNK];
+        let mut got = 0;
+        loop {
+            match stream.read(&mut buf).unwrap() {
+                0 => return got,
+                n => got += n,
+            }
+        }
+    });
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let data = vec![7u8; CHUNK];
+    let start = Instant::now();
+    for _ in 0..total / CHUNK {
+        stream.write_all(&data).unwrap();
+    }
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(sink.join().unwrap(), total);
+    start.elapsed()
+}
+
 /// Runs both contenders `rounds` times (alternating first) and prints the medians.
 fn compare(
     runtime: &str,
@@ -120,5 +252,15 @@ fn compare(
 fn main() {
     let (rounds, total) = settings();
     println!("socket benchmark: {rounds} rounds, medians");
-    compare("smol", rounds, total, smol_channels, smol_raw);
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let runtimes: [(&str, Trial, Trial); 3] = [
+        ("smol", smol_channels, smol_raw),
+        ("tokio", tokio_channels, tokio_raw),
+        ("blocking", blocking_channels, blocking_raw),
+    ];
+    for (name, ours, raw) in runtimes {
+        if only.is_empty() || only == name {
+            compare(name, rounds, total, ours, raw);
+        }
+    }
 }

@@ -214,36 +214,6 @@ fn peer_reset_is_reported() {
     });
 }
 
-/// Runs `check` on the open socket of this process whose addresses are `socket`'s.
-#[cfg(target_os = "linux")]
-fn with_os_socket(socket: &Socket, check: impl FnOnce(socket2::SockRef<'_>)) {
-    use std::os::fd::{BorrowedFd, RawFd};
-    let (local, remote) = (
-        socket.local_address().inet(),
-        socket.remote_address().inet(),
-    );
-    for entry in std::fs::read_dir("/proc/self/fd").unwrap() {
-        let Ok(fd) = entry
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .parse::<RawFd>()
-        else {
-            continue;
-        };
-        // SAFETY: only getsockname/getpeername/getsockopt are called through the borrow;
-        // on a descriptor closed meanwhile they fail with EBADF, which no match survives.
-        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-        let os = socket2::SockRef::from(&fd);
-        let addr = |a: io::Result<socket2::SockAddr>| a.ok().and_then(|a| a.as_socket());
-        if addr(os.local_addr()) == local && addr(os.peer_addr()) == remote {
-            return check(os);
-        }
-    }
-    panic!("no open socket for {socket:?}");
-}
-
-#[cfg(target_os = "linux")]
 #[test]
 fn options_are_applied() {
     const SEND: usize = 80_000;
@@ -272,24 +242,20 @@ fn options_are_applied() {
             .tcp()
             .connect(addr)
             .unwrap();
-        with_os_socket(&client, |os| {
-            assert!(os.tcp_nodelay().unwrap());
-            assert!(os.keepalive().unwrap());
-            assert_eq!(os.linger().unwrap(), Some(Duration::from_secs(3)));
-            // Linux doubles the buffer sizes it is given.
-            assert!(os.send_buffer_size().unwrap() >= SEND);
-            assert!(os.recv_buffer_size().unwrap() >= RECEIVE);
-        });
-        with_os_socket(&plain, |os| {
-            assert!(!os.tcp_nodelay().unwrap());
-            assert!(!os.keepalive().unwrap());
-        });
+        let os = client.active_options().unwrap();
+        assert_eq!(os.no_delay, Some(true));
+        assert_eq!(os.keep_alive, Some(true));
+        assert_eq!(os.linger, Some(Some(Duration::from_secs(3))));
+        // Linux doubles the buffer sizes it is given.
+        assert!(os.send_buffer_size >= SEND, "{os:?}");
+        assert!(os.receive_buffer_size >= RECEIVE, "{os:?}");
+        let os = plain.active_options().unwrap();
+        assert_eq!((os.no_delay, os.keep_alive), (Some(false), Some(false)));
         for accepted in join_within("acceptor", acceptor) {
-            with_os_socket(&accepted, |os| {
-                assert!(os.tcp_nodelay().unwrap(), "the default no_delay");
-                assert!(os.keepalive().unwrap());
-                assert!(os.recv_buffer_size().unwrap() >= RECEIVE);
-            });
+            let os = accepted.active_options().unwrap();
+            assert_eq!(os.no_delay, Some(true), "the default no_delay");
+            assert_eq!(os.keep_alive, Some(true));
+            assert!(os.receive_buffer_size >= RECEIVE, "{os:?}");
         }
     });
 }

@@ -174,15 +174,18 @@ fn peer_reset_is_reported_with_its_kind() {
     bounded("reset", async {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
+        let (connected, wait_connected) = std::sync::mpsc::channel::<()>();
         let peer = std::thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
             socket2::SockRef::from(&stream)
                 .set_linger(Some(Duration::ZERO))
                 .unwrap();
-            std::thread::sleep(Duration::from_millis(50));
+            // Reset only once the client's connect has finished, or the connect would fail.
+            wait_connected.recv_timeout(LIMIT).unwrap();
             drop(stream); // RST: linger 0
         });
         let socket = a_socket(Smol).tcp().connect(addr).await.unwrap();
+        connected.send(()).unwrap();
         let (mut input, _output) = socket.connection().unwrap();
         let mut buf = [0u8; 16];
         let error = input.read_available(&mut buf).await.unwrap_err();
@@ -226,12 +229,15 @@ fn channels_open_once() {
     bounded("open once", async {
         let server = a_socket(Smol).tcp().bind("127.0.0.1:0").await.unwrap();
         let socket = a_socket(Smol)
+            .channel_capacity(4096)
             .tcp()
             .connect(server.local_addr())
             .await
             .unwrap();
-        let _input = socket.open_read_channel().unwrap();
-        let _output = socket.open_write_channel(true).unwrap();
+        let input = socket.open_read_channel().unwrap();
+        let output = socket.open_write_channel(true).unwrap();
+        assert_eq!((input.capacity(), output.capacity()), (4096, 4096));
+        assert!(output.auto_flush());
         assert_eq!(
             socket.open_read_channel().unwrap_err().kind(),
             io::ErrorKind::AlreadyExists
@@ -264,5 +270,56 @@ fn unix_socket_echo() {
         assert_eq!(echoed, b"over a unix socket");
         serve.await;
         std::fs::remove_file(&path).unwrap();
+    });
+}
+
+/// Every option reaches the kernel, on connected and on accepted sockets: read back with
+/// `Socket::active_options`.
+#[test]
+fn options_are_applied() {
+    const SEND: usize = 80_000;
+    const RECEIVE: usize = 100_000;
+    bounded("options", async {
+        let server = a_socket(Smol)
+            .keep_alive(Some(true))
+            .receive_buffer_size(Some(RECEIVE))
+            .tcp()
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let client = a_socket(Smol)
+            .no_delay(true)
+            .keep_alive(Some(true))
+            .linger(Some(Duration::from_secs(3)))
+            .type_of_service(0x10) // IPTOS_LOWDELAY
+            .send_buffer_size(Some(SEND))
+            .receive_buffer_size(Some(RECEIVE))
+            .tcp()
+            .connect(server.local_addr())
+            .await
+            .unwrap();
+        let os = client.active_options().unwrap();
+        assert_eq!(os.no_delay, Some(true));
+        assert_eq!(os.keep_alive, Some(true));
+        assert_eq!(os.linger, Some(Some(Duration::from_secs(3))));
+        assert_eq!(os.type_of_service, Some(0x10));
+        // Linux doubles the buffer sizes it is given.
+        assert!(os.send_buffer_size >= SEND, "{os:?}");
+        assert!(os.receive_buffer_size >= RECEIVE, "{os:?}");
+        let plain = a_socket(Smol)
+            .no_delay(false)
+            .keep_alive(Some(false))
+            .tcp()
+            .connect(server.local_addr())
+            .await
+            .unwrap();
+        let os = plain.active_options().unwrap();
+        assert_eq!((os.no_delay, os.keep_alive), (Some(false), Some(false)));
+        for _ in 0..2 {
+            let accepted = server.accept().await.unwrap().active_options().unwrap();
+            assert_eq!(accepted.no_delay, Some(true), "the default no_delay");
+            assert_eq!(accepted.keep_alive, Some(true));
+            assert!(accepted.receive_buffer_size >= RECEIVE, "{accepted:?}");
+        }
     });
 }

@@ -373,3 +373,55 @@ async fn unix_socket_echo() {
     })
     .await;
 }
+
+/// Every option reaches the kernel, on connected and on accepted sockets: read back with
+/// `Socket::active_options`.
+#[tokio::test]
+async fn options_are_applied() {
+    const SEND: usize = 80_000;
+    const RECEIVE: usize = 100_000;
+    bounded("options", async {
+        let server = a_socket(Tokio)
+            .keep_alive(Some(true))
+            .receive_buffer_size(Some(RECEIVE))
+            .tcp()
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let client = a_socket(Tokio)
+            .no_delay(true)
+            .keep_alive(Some(true))
+            .linger(Some(Duration::from_secs(3)))
+            .type_of_service(0x10) // IPTOS_LOWDELAY
+            .send_buffer_size(Some(SEND))
+            .receive_buffer_size(Some(RECEIVE))
+            .tcp()
+            .connect(server.local_addr())
+            .await
+            .unwrap();
+        let os = client.active_options().unwrap();
+        assert_eq!(os.no_delay, Some(true));
+        assert_eq!(os.keep_alive, Some(true));
+        assert_eq!(os.linger, Some(Some(Duration::from_secs(3))));
+        assert_eq!(os.type_of_service, Some(0x10));
+        // Linux doubles the buffer sizes it is given.
+        assert!(os.send_buffer_size >= SEND, "{os:?}");
+        assert!(os.receive_buffer_size >= RECEIVE, "{os:?}");
+        let plain = a_socket(Tokio)
+            .no_delay(false)
+            .keep_alive(Some(false))
+            .tcp()
+            .connect(server.local_addr())
+            .await
+            .unwrap();
+        let os = plain.active_options().unwrap();
+        assert_eq!((os.no_delay, os.keep_alive), (Some(false), Some(false)));
+        for _ in 0..2 {
+            let accepted = server.accept().await.unwrap().active_options().unwrap();
+            assert_eq!(accepted.no_delay, Some(true), "the default no_delay");
+            assert_eq!(accepted.keep_alive, Some(true));
+            assert!(accepted.receive_buffer_size >= RECEIVE, "{accepted:?}");
+        }
+    })
+    .await;
+}

@@ -138,6 +138,8 @@ trait Stream: Send + Sync + 'static {
     fn write_some(&self, buf: &[u8]) -> io::Result<usize>;
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
     fn set_timeouts(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// A duplicate descriptor of the same socket, for `Socket::close` and its options.
+    fn duplicate(&self) -> io::Result<socket2::Socket>;
 }
 
 macro_rules! std_stream {
@@ -155,6 +157,9 @@ macro_rules! std_stream {
             fn set_timeouts(&self, timeout: Option<Duration>) -> io::Result<()> {
                 self.set_read_timeout(timeout)?;
                 self.set_write_timeout(timeout)
+            }
+            fn duplicate(&self) -> io::Result<socket2::Socket> {
+                socket2::SockRef::from(self).try_clone()
             }
         }
     };
@@ -174,8 +179,8 @@ fn start<S: Stream>(
     let timeout = options.socket_timeout;
     stream.set_timeouts(timeout.map(os_timeout))?;
     let stream = Arc::new(stream);
-    let hook = Arc::clone(&stream);
-    let (socket, ends) = Socket::new(local, remote, Box::new(move |how| hook.shutdown(how)));
+    let handle = stream.duplicate()?;
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
     let io = |stream| StdIo { stream, timeout };
     let read = pump::read_pump(io(Arc::clone(&stream)), ends.inbound, no_deadline());
     let write = pump::write_pump(io(Arc::clone(&stream)), ends.outbound, no_deadline());

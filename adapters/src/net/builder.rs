@@ -84,6 +84,8 @@ impl<R> SocketBuilder<R> {
         backlog: u32;
         /// `SO_BROADCAST` (UDP).
         broadcast: bool;
+        /// Capacity of each byte channel of a stream socket (default 1 MiB).
+        channel_capacity: usize;
     }
 
     /// Replaces every option at once.

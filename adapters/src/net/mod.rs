@@ -37,5 +37,5 @@ pub use builder::{
     Blocking, Smol, SocketBuilder, TcpSocketBuilder, Tokio, UdpSocketBuilder, a_socket,
 };
 pub use datagram::{Datagram, MAX_DATAGRAM};
-pub use options::{DEFAULT_BACKLOG, SocketOptions};
-pub use socket::{Socket, SocketAddress};
+pub use options::{DEFAULT_BACKLOG, DEFAULT_CHANNEL_CAPACITY, SocketOptions};
+pub use socket::{ActiveOptions, Socket, SocketAddress};

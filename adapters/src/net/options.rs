@@ -5,6 +5,10 @@ use std::time::Duration;
 /// Ktor's default listen backlog.
 pub const DEFAULT_BACKLOG: u32 = 511;
 
+/// Default capacity of each socket byte channel: 1 MiB, Ktor's channel size. The memory is
+/// taken on the first byte, not when the socket opens.
+pub const DEFAULT_CHANNEL_CAPACITY: usize = 1024 * 1024;
+
 /// Every option a socket builder can set, shared by all runtimes.
 ///
 /// The defaults are Ktor's, including `no_delay = true`: a byte-channel socket publishes on
@@ -34,6 +38,9 @@ pub struct SocketOptions {
     pub backlog: u32,
     /// `SO_BROADCAST` (UDP only).
     pub broadcast: bool,
+    /// Capacity of each of a stream socket's byte channels (wirestate's own setting): more
+    /// lets the pumps run further ahead of the application; less saves memory per socket.
+    pub channel_capacity: usize,
 }
 
 impl Default for SocketOptions {
@@ -50,6 +57,7 @@ impl Default for SocketOptions {
             socket_timeout: None,
             backlog: DEFAULT_BACKLOG,
             broadcast: false,
+            channel_capacity: DEFAULT_CHANNEL_CAPACITY,
         }
     }
 }

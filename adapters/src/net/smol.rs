@@ -125,14 +125,8 @@ impl ServerSocket {
 fn tcp_socket(stream: TcpStream, options: &SocketOptions) -> io::Result<Socket> {
     let local = SocketAddress::Inet(stream.local_addr()?);
     let remote = SocketAddress::Inet(stream.peer_addr()?);
-    let shutdown = stream.clone();
-    Ok(start(
-        stream,
-        local,
-        remote,
-        Box::new(move |how| shutdown.shutdown(how)),
-        options,
-    ))
+    let handle = SockRef::from(&stream).try_clone()?;
+    Ok(start(stream, local, remote, handle, options))
 }
 
 #[cfg(unix)]
@@ -140,14 +134,8 @@ fn unix_socket(stream: smol::net::unix::UnixStream, options: &SocketOptions) -> 
     let path = |addr: std::os::unix::net::SocketAddr| addr.as_pathname().map(Into::into);
     let local = SocketAddress::Unix(path(stream.local_addr()?));
     let remote = SocketAddress::Unix(path(stream.peer_addr()?));
-    let shutdown = stream.clone();
-    Ok(start(
-        stream,
-        local,
-        remote,
-        Box::new(move |how| shutdown.shutdown(how)),
-        options,
-    ))
+    let handle = SockRef::from(&stream).try_clone()?;
+    Ok(start(stream, local, remote, handle, options))
 }
 
 /// Makes the socket and spawns its two pumps on smol's executor.
@@ -155,13 +143,13 @@ fn start<S>(
     stream: S,
     local: SocketAddress,
     remote: SocketAddress,
-    shutdown: super::socket::ShutdownFn,
+    handle: socket2::Socket,
     options: &SocketOptions,
 ) -> Socket
 where
     S: AsyncRead + AsyncWrite + Clone + Unpin + Send + 'static,
 {
-    let (socket, ends) = Socket::new(local, remote, shutdown);
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
     let timeout = options.socket_timeout;
     let read = pump::read_pump(
         SmolIo(stream.clone()),

@@ -5,6 +5,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::chan::{ByteReader, ByteWriter, PipeConfig, byte_channel};
 
@@ -49,8 +50,24 @@ impl From<SocketAddr> for SocketAddress {
     }
 }
 
-/// Shuts down one or both halves of the underlying socket.
-pub(crate) type ShutdownFn = Box<dyn Fn(Shutdown) -> io::Result<()> + Send + Sync>;
+/// Options as the operating system reports them for a connected socket: what was really
+/// applied. TCP-only options are `None` on Unix domain sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActiveOptions {
+    /// `TCP_NODELAY`.
+    pub no_delay: Option<bool>,
+    /// `SO_KEEPALIVE`.
+    pub keep_alive: Option<bool>,
+    /// `SO_LINGER`.
+    pub linger: Option<Option<Duration>>,
+    /// `IP_TOS` (IPv4).
+    pub type_of_service: Option<u8>,
+    /// `SO_SNDBUF` (Linux reports twice the size asked for, its bookkeeping included).
+    pub send_buffer_size: usize,
+    /// `SO_RCVBUF` (likewise doubled on Linux).
+    pub receive_buffer_size: usize,
+}
 
 /// A connected stream socket. Its bytes flow through two byte channels, each opened at most
 /// once: [`open_read_channel`](Socket::open_read_channel) and
@@ -69,7 +86,8 @@ pub struct Socket {
     remote: SocketAddress,
     read: Mutex<Option<ByteReader>>,
     write: Mutex<Option<ByteWriter>>,
-    shutdown: ShutdownFn,
+    /// A duplicate of the socket's descriptor: for `close` and `active_options`.
+    handle: socket2::Socket,
 }
 
 impl fmt::Debug for Socket {
@@ -89,26 +107,24 @@ pub(crate) struct PumpEnds {
     pub(crate) outbound: ByteReader,
 }
 
-/// Capacity of each socket channel.
-const CHANNEL_CAPACITY: usize = 1048576;
-
 impl Socket {
     /// A socket with fresh channels, and the ends its pumps must run on.
     pub(crate) fn new(
         local: SocketAddress,
         remote: SocketAddress,
-        shutdown: ShutdownFn,
+        handle: socket2::Socket,
+        capacity: usize,
     ) -> (Socket, PumpEnds) {
         // The read pump publishes every socket read at once: a reader never waits for more.
         let (inbound, app_reader) =
-            byte_channel(PipeConfig::with_capacity(CHANNEL_CAPACITY).auto_flush(true));
-        let (app_writer, outbound) = byte_channel(PipeConfig::with_capacity(CHANNEL_CAPACITY));
+            byte_channel(PipeConfig::with_capacity(capacity).auto_flush(true));
+        let (app_writer, outbound) = byte_channel(PipeConfig::with_capacity(capacity));
         let socket = Socket {
             local,
             remote,
             read: Mutex::new(Some(app_reader)),
             write: Mutex::new(Some(app_writer)),
-            shutdown,
+            handle,
         };
         (socket, PumpEnds { inbound, outbound })
     }
@@ -145,10 +161,29 @@ impl Socket {
     /// stop and the channels report the end or an error. For a clean end, close the write
     /// channel and read the read channel to its end instead.
     pub fn close(&self) -> io::Result<()> {
-        match (self.shutdown)(Shutdown::Both) {
+        match self.handle.shutdown(Shutdown::Both) {
             Err(error) if error.kind() != io::ErrorKind::NotConnected => Err(error),
             _ => Ok(()),
         }
+    }
+}
+
+impl Socket {
+    /// The options as the operating system now reports them for this socket.
+    pub fn active_options(&self) -> io::Result<ActiveOptions> {
+        let socket = &self.handle;
+        let tcp = self.remote.inet();
+        Ok(ActiveOptions {
+            no_delay: tcp.map(|_| socket.tcp_nodelay()).transpose()?,
+            keep_alive: tcp.map(|_| socket.keepalive()).transpose()?,
+            linger: tcp.map(|_| socket.linger()).transpose()?,
+            type_of_service: match tcp {
+                Some(SocketAddr::V4(_)) => Some(socket.tos_v4()? as u8),
+                _ => None,
+            },
+            send_buffer_size: socket.send_buffer_size()?,
+            receive_buffer_size: socket.recv_buffer_size()?,
+        })
     }
 }
 

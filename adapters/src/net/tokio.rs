@@ -25,7 +25,7 @@ use super::datagram::MAX_DATAGRAM;
 use super::datagram::{Datagram, check_size, expect_whole, receive_into};
 use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
-use super::socket::{ShutdownFn, Socket, SocketAddress};
+use super::socket::{Socket, SocketAddress};
 use super::sys;
 use crate::driver::TokioTimer;
 
@@ -138,9 +138,9 @@ async fn connect_stream(addr: SocketAddr, options: &SocketOptions) -> io::Result
 fn tcp_socket(stream: TcpStream, options: &SocketOptions) -> io::Result<Socket> {
     let local = SocketAddress::Inet(stream.local_addr()?);
     let remote = SocketAddress::Inet(stream.peer_addr()?);
-    let shutdown = shutdown_handle(SockRef::from(&stream))?;
+    let handle = SockRef::from(&stream).try_clone()?;
     let (read, write) = stream.into_split();
-    Ok(start(read, write, local, remote, shutdown, options))
+    Ok(start(read, write, local, remote, handle, options))
 }
 
 #[cfg(unix)]
@@ -148,15 +148,9 @@ fn unix_socket(stream: tokio::net::UnixStream, options: &SocketOptions) -> io::R
     let path = |addr: tokio::net::unix::SocketAddr| addr.as_pathname().map(Into::into);
     let local = SocketAddress::Unix(path(stream.local_addr()?));
     let remote = SocketAddress::Unix(path(stream.peer_addr()?));
-    let shutdown = shutdown_handle(SockRef::from(&stream))?;
+    let handle = SockRef::from(&stream).try_clone()?;
     let (read, write) = stream.into_split();
-    Ok(start(read, write, local, remote, shutdown, options))
-}
-
-/// `Socket::close`'s handle: a duplicate descriptor of the same socket (see the module docs).
-fn shutdown_handle(socket: SockRef<'_>) -> io::Result<ShutdownFn> {
-    let socket = socket.try_clone()?;
-    Ok(Box::new(move |how| socket.shutdown(how)))
+    Ok(start(read, write, local, remote, handle, options))
 }
 
 /// Makes the socket and spawns its two pumps on the current tokio runtime.
@@ -165,14 +159,14 @@ fn start<R, W>(
     write: W,
     local: SocketAddress,
     remote: SocketAddress,
-    shutdown: ShutdownFn,
+    handle: socket2::Socket,
     options: &SocketOptions,
 ) -> Socket
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (socket, ends) = Socket::new(local, remote, shutdown);
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
     let timeout = options.socket_timeout;
     let timer = || TokioTimer(None);
     let read = pump::read_pump(TokioIo(read), ends.inbound, Deadline::new(timeout, timer));
