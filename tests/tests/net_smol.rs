@@ -323,3 +323,45 @@ fn options_are_applied() {
         }
     });
 }
+
+#[test]
+fn address_in_use_is_typed() {
+    bounded("address in use", async {
+        let first = a_socket(Smol).tcp().bind("127.0.0.1:0").await.unwrap();
+        let error = a_socket(Smol)
+            .tcp()
+            .bind(first.local_addr())
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse, "{error}");
+        assert!(
+            error.to_string().contains(&first.local_addr().to_string()),
+            "{error}"
+        );
+    });
+}
+
+/// `broadcast` is really set: Linux refuses a datagram to the loopback broadcast address
+/// (127.255.255.255, which stays on `lo`) unless the socket has SO_BROADCAST.
+#[cfg(target_os = "linux")]
+#[test]
+fn broadcast_option_allows_broadcast_sends() {
+    bounded("broadcast", async {
+        let target = a_socket(Smol).udp().bind("127.0.0.1:0").await.unwrap();
+        let port = target.local_addr().unwrap().port();
+        let to = std::net::SocketAddr::from(([127, 255, 255, 255], port));
+        let plain = a_socket(Smol).udp().bind("127.0.0.1:0").await.unwrap();
+        let refused = plain.send(&Datagram::new(&b"x"[..], to).unwrap()).await;
+        assert_eq!(refused.unwrap_err().kind(), io::ErrorKind::PermissionDenied);
+        let broadcaster = a_socket(Smol)
+            .broadcast(true)
+            .udp()
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        broadcaster
+            .send(&Datagram::new(&b"x"[..], to).unwrap())
+            .await
+            .unwrap();
+    });
+}
