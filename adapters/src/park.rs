@@ -31,6 +31,12 @@ pub(crate) fn block_on_poll<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>
         if let Poll::Ready(value) = poll(&mut cx) {
             return value;
         }
+        // Give the other side one time slice before sleeping: a peer thread that is about
+        // to produce then finds us running, and no futex wakeup is needed.
+        thread::yield_now();
+        if let Poll::Ready(value) = poll(&mut cx) {
+            return value;
+        }
         thread::park();
     }
 }

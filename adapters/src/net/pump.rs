@@ -118,11 +118,19 @@ pub(crate) async fn write_pump<W: PollWrite, T: Timer>(
     mut channel: ByteReader,
     mut deadline: Deadline<T>,
 ) {
+    // Whether the last round wrote something: then the pump yields once before parking on
+    // an empty channel, so that an application writing steadily refills it without paying
+    // a cross-thread wakeup per write.
+    let mut just_wrote = false;
     loop {
         let written = poll_fn(|cx| {
             let buf = match channel.poll_fill_buf(cx) {
                 Poll::Ready(Ok(buf)) => buf,
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending if std::mem::take(&mut just_wrote) => {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 Poll::Pending => return Poll::Pending, // the application has not flushed
             };
             if buf.is_empty() {
@@ -140,7 +148,10 @@ pub(crate) async fn write_pump<W: PollWrite, T: Timer>(
         .await;
         deadline.reset();
         match written {
-            Ok(Some(n)) => channel.consume_view(n),
+            Ok(Some(n)) => {
+                channel.consume_view(n);
+                just_wrote = true;
+            }
             Ok(None) => {
                 let _ = poll_fn(|cx| socket.poll_shutdown(cx)).await;
                 return;
