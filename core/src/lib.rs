@@ -132,9 +132,11 @@
 extern crate alloc;
 
 pub mod chan;
+pub mod http;
 mod machine;
 pub mod rng;
 pub mod time;
+pub mod ws;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,0 +1,1 @@
+//! HTTP/1.1 upgrade handshake pieces (being written).
