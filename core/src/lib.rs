@@ -121,6 +121,8 @@
 //! ## Modules
 //!
 //! - [`chan`]: byte channels (Ktor `ByteReadChannel`/`ByteWriteChannel`) and [`chan::Duplex`].
+//! - [`http`]: the HTTP/1.1 WebSocket upgrade handshake, both roles, usable from any HTTP stack.
+//! - [`ws`]: RFC 6455 framing pieces: frame headers, masking, close codes, UTF-8 validation.
 //! - [`time`]: [`Instant`], time as a value.
 //! - [`rng`]: [`Rng`], injected randomness.
 //! - `testing` (feature `testing`): the `Pair` harness on virtual time and byte-vector helpers.

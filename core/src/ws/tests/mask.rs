@@ -1,0 +1,82 @@
+//! Masking: the word-at-a-time version against a byte-at-a-time reference.
+
+use alloc::vec::Vec;
+
+use crate::Rng;
+use crate::ws::apply_mask;
+
+/// The RFC 6455 §5.3 definition, one byte at a time.
+fn apply_mask_reference(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    for (i, byte) in buf.iter_mut().enumerate() {
+        *byte ^= key[(offset + i) % 4];
+    }
+}
+
+fn random_bytes(rng: &mut Rng, len: usize) -> Vec<u8> {
+    let mut bytes = alloc::vec![0u8; len];
+    rng.fill_bytes(&mut bytes);
+    bytes
+}
+
+#[test]
+fn rfc_example_key() {
+    let mut payload = *b"Hello";
+    apply_mask(&mut payload, [0x37, 0xfa, 0x21, 0x3d], 0);
+    assert_eq!(payload, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+}
+
+#[test]
+fn matches_reference_for_every_offset_and_short_length() {
+    let mut rng = Rng::from_u64(1);
+    for len in 0..=67 {
+        for offset in 0..12 {
+            // Also at every alignment of the buffer start.
+            for start in 0..8 {
+                let key = rng.next_u32().to_le_bytes();
+                let data = random_bytes(&mut rng, start + len);
+                let mut fast = data.clone();
+                let mut slow = data.clone();
+                apply_mask(&mut fast[start..], key, offset);
+                apply_mask_reference(&mut slow[start..], key, offset);
+                assert_eq!(fast, slow, "len {len} offset {offset} start {start}");
+            }
+        }
+    }
+}
+
+#[test]
+fn matches_reference_for_random_long_lengths() {
+    let mut rng = Rng::from_u64(2);
+    for _ in 0..200 {
+        let len = (rng.next_u32() % 5000) as usize;
+        let offset = rng.next_u64() as usize;
+        let key = rng.next_u32().to_le_bytes();
+        let data = random_bytes(&mut rng, len);
+        let (mut fast, mut slow) = (data.clone(), data);
+        apply_mask(&mut fast, key, offset);
+        apply_mask_reference(&mut slow, key, offset);
+        assert_eq!(fast, slow, "len {len} offset {offset}");
+    }
+}
+
+#[test]
+fn pieces_with_offsets_equal_the_whole() {
+    let mut rng = Rng::from_u64(3);
+    let key = [0xde, 0xad, 0xbe, 0xef];
+    let data = random_bytes(&mut rng, 300);
+    let mut whole = data.clone();
+    apply_mask(&mut whole, key, 0);
+    for _ in 0..100 {
+        let mut pieces = data.clone();
+        let mut at = 0;
+        while at < pieces.len() {
+            let end = (at + 1 + (rng.next_u32() % 40) as usize).min(pieces.len());
+            apply_mask(&mut pieces[at..end], key, at);
+            at = end;
+        }
+        assert_eq!(pieces, whole);
+    }
+    // Masking twice restores the data.
+    apply_mask(&mut whole, key, 0);
+    assert_eq!(whole, data);
+}
