@@ -22,6 +22,9 @@ pub(crate) fn thread_waker() -> Waker {
     Waker::from(Arc::new(ThreadWaker(thread::current())))
 }
 
+/// How often a blocked thread yields and polls again before it parks.
+const SPINS_BEFORE_PARK: usize = 3;
+
 /// Polls `poll` on the current thread, parking between polls, until it is ready.
 /// This is how the blocking halves reuse the async code paths without a runtime.
 pub(crate) fn block_on_poll<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
@@ -31,11 +34,13 @@ pub(crate) fn block_on_poll<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>
         if let Poll::Ready(value) = poll(&mut cx) {
             return value;
         }
-        // Give the other side one time slice before sleeping: a peer thread that is about
-        // to produce then finds us running, and no futex wakeup is needed.
-        thread::yield_now();
-        if let Poll::Ready(value) = poll(&mut cx) {
-            return value;
+        // Give the other side a few time slices before sleeping: a peer thread that is
+        // about to produce then finds us running, and no futex wakeup is needed.
+        for _ in 0..SPINS_BEFORE_PARK {
+            thread::yield_now();
+            if let Poll::Ready(value) = poll(&mut cx) {
+                return value;
+            }
         }
         thread::park();
     }
