@@ -4,6 +4,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 mod close;
+#[cfg(feature = "testing")]
+mod conn;
 mod decode;
 mod encode;
 mod errors;

@@ -1,0 +1,496 @@
+//! The WebSocket connection machine: the upgrade handshake, then frames, for either role.
+//!
+//! ```text
+//!  client: ClientHandshake ──101──▶ Open ──close sent & received──▶ Closed (after the server's FIN)
+//!  server: ServerHandshake ──request──▶ AwaitingDecision ──Accept──▶ Open ──▶ Closed
+//!                                             └──Reject──▶ Closed (status sent)
+//!  any peer fault: close frame with its code, then Closed(Protocol)
+//! ```
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+use bytes::{Bytes, BytesMut};
+
+use super::close::{CloseCode, ClosePayload};
+use super::config::Config;
+use super::error::ProtocolError;
+use super::event::{CloseReason, Command, Event, Message, TimeoutKind, UsageError};
+use super::frame::MAX_CONTROL_PAYLOAD_LEN;
+use super::opcode::Opcode;
+use super::recv::{Received, Receiver};
+use super::rules::{FrameRules, Role};
+use super::send::write_frame;
+use crate::http::{
+    ClientHandshake, ClientRequest, Feed, HandshakeError, HeadBuffer, Response, UpgradeRequest,
+};
+use crate::machine::Machine;
+use crate::rng::Rng;
+use crate::time::{Instant, earliest};
+
+/// Bytes charged per queued event beyond its payload, so that a flood of empty control
+/// frames is bounded too.
+const EVENT_COST: usize = 64;
+
+/// Input stops while this much output waits to be transmitted: a peer that does not read
+/// (while making us answer pings) meets backpressure instead of growing our memory.
+const OUT_HIGH_WATER: usize = 1024 * 1024;
+
+/// Where the connection is.
+#[derive(Debug)]
+enum Phase {
+    /// Client: the request is sent; reading the response head.
+    ClientHandshake(ClientHandshake),
+    /// Server: reading the request head.
+    ServerHandshake,
+    /// Server: the application decides on this request.
+    AwaitingDecision(UpgradeRequest),
+    /// Frames flow.
+    Open,
+    /// Over; `Event::Closed` has been queued.
+    Closed,
+}
+
+/// A WebSocket connection (RFC 6455) as a [`Machine`]: feed it the transport's bytes,
+/// drain frames and events. Pong replies and the close echo are automatic.
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    rng: Rng,
+    phase: Phase,
+    head: HeadBuffer,
+    /// Server: bytes after the request head, held until the application accepts.
+    early: Vec<u8>,
+    receiver: Receiver,
+    out: BytesMut,
+    events: VecDeque<Event>,
+    /// What queued events cost (payload plus [`EVENT_COST`]); input stops while they pile up.
+    queued_bytes: usize,
+    close_sent: bool,
+    close_received: Option<(Option<CloseCode>, String)>,
+    /// No frame will be written any more: the transport's write half may close.
+    transmit_closed: bool,
+    /// Once `out` is drained the transport may be dropped.
+    done: bool,
+    eof: bool,
+    close_deadline: Option<Instant>,
+    next_ping: Option<Instant>,
+    pong_deadline: Option<Instant>,
+    idle_deadline: Option<Instant>,
+    ping_count: u64,
+}
+
+impl Connection {
+    /// A client connection; its upgrade request is the first transmit.
+    pub fn client(
+        config: Config,
+        mut rng: Rng,
+        request: &ClientRequest,
+    ) -> Result<Self, UsageError> {
+        let handshake = request.build(&mut rng).map_err(UsageError::Handshake)?;
+        let mut connection = Connection::new(Role::Client, config, rng);
+        connection.out.extend_from_slice(handshake.request());
+        connection.phase = Phase::ClientHandshake(handshake);
+        Ok(connection)
+    }
+
+    /// A server connection, waiting for the client's upgrade request.
+    pub fn server(config: Config, rng: Rng) -> Self {
+        Connection::new(Role::Server, config, rng)
+    }
+
+    fn new(role: Role, config: Config, rng: Rng) -> Self {
+        let rules = FrameRules::new(role).with_max_payload_len(config.max_frame_size as u64);
+        Connection {
+            role,
+            config,
+            rng,
+            phase: Phase::ServerHandshake,
+            head: HeadBuffer::new(config.max_head),
+            early: Vec::new(),
+            receiver: Receiver::new(rules, config.max_message_size),
+            out: BytesMut::new(),
+            events: VecDeque::new(),
+            queued_bytes: 0,
+            close_sent: false,
+            close_received: None,
+            transmit_closed: false,
+            done: false,
+            eof: false,
+            close_deadline: None,
+            next_ping: None,
+            pong_deadline: None,
+            idle_deadline: None,
+            ping_count: 0,
+        }
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whether messages may be sent (open, and the closing handshake not started).
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open) && !self.close_sent
+    }
+
+    /// Bytes waiting to be transmitted.
+    pub fn buffered_amount(&self) -> usize {
+        self.out.len()
+    }
+
+    // ---- handshake ------------------------------------------------------------------------
+
+    fn handshake_input(&mut self, now: Instant, data: &[u8]) -> usize {
+        let (head, leftover) = match self.head.feed(data) {
+            Feed::Partial => return data.len(),
+            Feed::Complete { head, leftover } => (head, leftover),
+            Feed::TooLarge { limit } => {
+                self.handshake_failed(HandshakeError::HeadTooLarge { limit });
+                return data.len();
+            }
+        };
+        let consumed = data.len() - leftover.len();
+        match core::mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::ClientHandshake(handshake) => match handshake.check_response(&head) {
+                Ok(accepted) => {
+                    self.open(now, accepted.subprotocol().map(String::from));
+                    consumed + self.frame_input(now, leftover)
+                }
+                Err(error) => {
+                    self.handshake_failed(error);
+                    data.len()
+                }
+            },
+            _ => match UpgradeRequest::parse(&head) {
+                Ok(request) => {
+                    self.events
+                        .push_back(Event::UpgradeRequest(request.clone()));
+                    self.phase = Phase::AwaitingDecision(request);
+                    self.early.extend_from_slice(leftover);
+                    data.len()
+                }
+                Err(error) => {
+                    self.handshake_failed(error);
+                    data.len()
+                }
+            },
+        }
+    }
+
+    fn handshake_failed(&mut self, error: HandshakeError) {
+        if self.role == Role::Server {
+            if let Some(response) = Response::for_error(&error) {
+                self.out.extend_from_slice(&response.to_vec());
+            }
+        }
+        self.end(CloseReason::Handshake(error));
+    }
+
+    fn open(&mut self, now: Instant, subprotocol: Option<String>) {
+        self.phase = Phase::Open;
+        self.events.push_back(Event::Open { subprotocol });
+        self.next_ping = self.config.ping_interval.map(|every| now + every);
+        self.touch(now);
+    }
+
+    // ---- frames ---------------------------------------------------------------------------
+
+    fn frame_input(&mut self, now: Instant, data: &[u8]) -> usize {
+        if self.close_received.is_some() || data.is_empty() {
+            return data.len(); // nothing may follow a close frame
+        }
+        self.touch(now);
+        let mut received = Vec::new();
+        let result = self.receiver.feed(data, |unit| received.push(unit));
+        for unit in received {
+            self.on_received(now, unit);
+        }
+        if let Err(error) = result {
+            self.fail(now, error);
+            return data.len();
+        }
+        result.unwrap_or(data.len())
+    }
+
+    fn on_received(&mut self, now: Instant, unit: Received) {
+        match unit {
+            Received::Message(message) => self.enqueue(Event::Message(message)),
+            Received::Ping(payload) => {
+                if !self.close_sent {
+                    self.frame(Opcode::Pong, &payload);
+                }
+                self.enqueue(Event::Ping(payload));
+            }
+            Received::Pong(payload) => {
+                self.pong_deadline = None;
+                self.enqueue(Event::Pong(payload));
+            }
+            Received::Close { code, reason } => {
+                self.events.push_back(Event::CloseReceived {
+                    code,
+                    reason: reason.clone(),
+                });
+                if !self.close_sent {
+                    // Echo the code (RFC 6455 §5.5.1); a close without one is echoed empty.
+                    match code.and_then(|code| ClosePayload::new(code, "").ok()) {
+                        Some(payload) => self.send_close(now, payload),
+                        None => self.send_close_empty(now),
+                    }
+                }
+                self.close_received = Some((code, reason));
+                self.closing_handshake_done();
+            }
+        }
+    }
+
+    /// After both close frames: the server ends the TCP connection at once; the client
+    /// half-closes and waits (within the close timeout) for the server's end.
+    fn closing_handshake_done(&mut self) {
+        if !self.close_sent || self.close_received.is_none() {
+            return;
+        }
+        self.transmit_closed = true;
+        if self.role == Role::Server || self.eof {
+            self.finish_normally();
+        }
+    }
+
+    fn finish_normally(&mut self) {
+        let (code, reason) = self.close_received.clone().unwrap_or_default();
+        self.end(CloseReason::Normal { code, reason });
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): a close frame with the error's code, then
+    /// the end, without waiting for the peer.
+    fn fail(&mut self, now: Instant, error: ProtocolError) {
+        if !self.close_sent {
+            let payload = ClosePayload::new(error.close_code(), "").expect("a sendable code");
+            self.send_close(now, payload);
+        }
+        self.end(CloseReason::Protocol(error));
+    }
+
+    /// The connection is over: nothing more is read or written after `out` drains.
+    fn end(&mut self, reason: CloseReason) {
+        if matches!(self.phase, Phase::Closed) && self.done {
+            return;
+        }
+        self.phase = Phase::Closed;
+        self.transmit_closed = true;
+        self.done = true;
+        self.close_deadline = None;
+        self.next_ping = None;
+        self.pong_deadline = None;
+        self.idle_deadline = None;
+        self.events.push_back(Event::Closed(reason));
+    }
+
+    fn enqueue(&mut self, event: Event) {
+        self.queued_bytes += cost(&event);
+        self.events.push_back(event);
+    }
+
+    fn frame(&mut self, opcode: Opcode, payload: &[u8]) {
+        let mask = (self.role == Role::Client).then(|| self.rng.next_u32().to_ne_bytes());
+        write_frame(&mut self.out, opcode, true, payload, mask);
+    }
+
+    fn send_close(&mut self, now: Instant, payload: ClosePayload<'_>) {
+        let mut body = Vec::with_capacity(payload.encoded_len());
+        payload.encode(&mut body);
+        self.frame(Opcode::Close, &body);
+        self.after_close_sent(now);
+    }
+
+    fn send_close_empty(&mut self, now: Instant) {
+        self.frame(Opcode::Close, &[]);
+        self.after_close_sent(now);
+    }
+
+    fn after_close_sent(&mut self, now: Instant) {
+        self.close_sent = true;
+        self.close_deadline = Some(now + self.config.close_timeout);
+        self.next_ping = None;
+        self.pong_deadline = None;
+    }
+
+    fn touch(&mut self, now: Instant) {
+        self.idle_deadline = self.config.idle_timeout.map(|idle| now + idle);
+    }
+
+    fn check_open(&self) -> Result<(), UsageError> {
+        match self.phase {
+            Phase::Open if self.close_sent => Err(UsageError::Closing),
+            Phase::Open => Ok(()),
+            _ => Err(UsageError::NotOpen),
+        }
+    }
+}
+
+impl Machine for Connection {
+    type Event = Event;
+    type Command = Command;
+    type Reply = ();
+    type UsageError = UsageError;
+
+    fn handle_input(&mut self, now: Instant, data: &[u8]) -> usize {
+        match self.phase {
+            Phase::ClientHandshake(_) | Phase::ServerHandshake => self.handshake_input(now, data),
+            Phase::AwaitingDecision(_) => {
+                // Hold what the client sends before the answer, up to one head's worth.
+                let room = self.config.max_head.saturating_sub(self.early.len());
+                let n = room.min(data.len());
+                self.early.extend_from_slice(&data[..n]);
+                n
+            }
+            Phase::Open if !self.wants_read() => 0,
+            Phase::Open => self.frame_input(now, data),
+            Phase::Closed => data.len(),
+        }
+    }
+
+    fn handle_eof(&mut self, _now: Instant) {
+        self.eof = true;
+        if self.close_sent && self.close_received.is_some() {
+            self.finish_normally();
+        } else if !matches!(self.phase, Phase::Closed) {
+            self.end(CloseReason::Abnormal);
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.close_deadline.is_some_and(|deadline| deadline <= now) {
+            if self.close_received.is_some() {
+                self.finish_normally(); // the client waited long enough for the server's FIN
+            } else {
+                self.end(CloseReason::Timeout(TimeoutKind::CloseHandshake));
+            }
+            return;
+        }
+        if self.pong_deadline.is_some_and(|deadline| deadline <= now) {
+            if !self.close_sent {
+                let payload = ClosePayload::new(CloseCode::GOING_AWAY, "ping timeout")
+                    .expect("a sendable close");
+                self.send_close(now, payload);
+            }
+            self.end(CloseReason::Timeout(TimeoutKind::Pong));
+            return;
+        }
+        if self.idle_deadline.is_some_and(|deadline| deadline <= now) && !self.close_sent {
+            self.idle_deadline = None;
+            let payload =
+                ClosePayload::new(CloseCode::GOING_AWAY, "idle").expect("a sendable close");
+            self.send_close(now, payload);
+            return;
+        }
+        if let Some(due) = self.next_ping.filter(|due| *due <= now) {
+            self.ping_count += 1;
+            let payload = self.ping_count.to_be_bytes();
+            self.frame(Opcode::Ping, &payload);
+            if self.pong_deadline.is_none() {
+                self.pong_deadline = Some(now + self.config.pong_timeout);
+            }
+            self.next_ping = self.config.ping_interval.map(|every| due.max(now) + every);
+        }
+    }
+
+    fn command(&mut self, now: Instant, command: Command) -> Result<(), UsageError> {
+        match command {
+            Command::Accept(accept) => {
+                let Phase::AwaitingDecision(request) = &self.phase else {
+                    return Err(UsageError::NoPendingUpgrade);
+                };
+                let response = request.accept(&accept).map_err(UsageError::Handshake)?;
+                self.out.extend_from_slice(&response.to_vec());
+                self.open(now, accept.chosen_subprotocol().map(String::from));
+                let early = core::mem::take(&mut self.early);
+                let taken = self.frame_input(now, &early);
+                debug_assert_eq!(taken, early.len());
+                Ok(())
+            }
+            Command::Reject(reject) => {
+                if !matches!(self.phase, Phase::AwaitingDecision(_)) {
+                    return Err(UsageError::NoPendingUpgrade);
+                }
+                let response = reject.into_response().map_err(UsageError::Handshake)?;
+                self.out.extend_from_slice(&response.to_vec());
+                self.end(CloseReason::Rejected {
+                    status: response.status(),
+                });
+                Ok(())
+            }
+            Command::Send(message) => {
+                self.check_open()?;
+                match &message {
+                    Message::Text(text) => self.frame(Opcode::Text, text.as_bytes()),
+                    Message::Binary(bytes) => self.frame(Opcode::Binary, bytes),
+                }
+                Ok(())
+            }
+            Command::Ping(payload) => {
+                self.check_open()?;
+                if payload.len() > MAX_CONTROL_PAYLOAD_LEN {
+                    return Err(UsageError::PingTooLong);
+                }
+                self.frame(Opcode::Ping, &payload);
+                Ok(())
+            }
+            Command::Close { code, reason } => {
+                self.check_open()?;
+                let payload = ClosePayload::new(code, &reason).map_err(UsageError::InvalidClose)?;
+                self.send_close(now, payload);
+                self.closing_handshake_done();
+                Ok(())
+            }
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Bytes> {
+        (!self.out.is_empty()).then(|| self.out.split().freeze())
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        let event = self.events.pop_front()?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(cost(&event));
+        Some(event)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.close_deadline,
+            self.pong_deadline,
+            self.idle_deadline,
+            self.next_ping,
+        ]
+        .into_iter()
+        .fold(None, earliest)
+    }
+
+    fn wants_read(&self) -> bool {
+        !self.eof
+            && !self.done
+            && self.queued_bytes <= self.config.max_message_size
+            && self.out.len() <= OUT_HIGH_WATER
+    }
+
+    fn is_transmit_closed(&self) -> bool {
+        self.transmit_closed
+    }
+
+    fn is_finished(&self) -> bool {
+        self.done && self.out.is_empty()
+    }
+}
+
+/// What an event costs against the queue budget: its payload plus a fixed share.
+fn cost(event: &Event) -> usize {
+    EVENT_COST
+        + match event {
+            Event::Message(message) => message.len(),
+            Event::Ping(payload) | Event::Pong(payload) => payload.len(),
+            _ => 0,
+        }
+}

@@ -1,0 +1,475 @@
+//! The connection machine, both roles, through the Pair harness on virtual time.
+
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use bytes::{Bytes, BytesMut};
+use core::time::Duration;
+
+use crate::Machine;
+use crate::http::{Accept, ClientRequest, Reject, accept_key};
+use crate::rng::Rng;
+use crate::testing::{LinkConfig, Pair};
+use crate::time::Instant;
+use crate::ws::send::write_frame;
+use crate::ws::{
+    CloseCode, CloseReason, Command, Config, Connection, Event, Message, Opcode, ProtocolError,
+    TimeoutKind, UsageError,
+};
+
+fn client(config: Config) -> Connection {
+    Connection::client(
+        config,
+        Rng::from_u64(1),
+        &ClientRequest::new("example.com", "/chat"),
+    )
+    .expect("a valid request")
+}
+
+fn server(config: Config) -> Connection {
+    Connection::server(config, Rng::from_u64(2))
+}
+
+fn events(machine: &mut Connection) -> Vec<Event> {
+    core::iter::from_fn(|| machine.poll_event()).collect()
+}
+
+/// A client and a server joined by `link`, with the upgrade accepted and both open.
+fn open_pair(config: Config, link: LinkConfig) -> Pair<Connection, Connection> {
+    let mut pair = Pair::with_links(client(config), server(config), link, link);
+    pair.run_for(Duration::from_millis(100));
+    let request = events(&mut pair.b);
+    assert!(matches!(request.as_slice(), [Event::UpgradeRequest(r)] if r.path() == "/chat"));
+    pair.b
+        .command(pair.now, Command::Accept(Accept::new()))
+        .unwrap();
+    pair.run_for(Duration::from_millis(100));
+    assert_eq!(events(&mut pair.a), [Event::Open { subprotocol: None }]);
+    assert_eq!(events(&mut pair.b), [Event::Open { subprotocol: None }]);
+    pair
+}
+
+/// A server already past the handshake (driven by a real client), for raw frame tests.
+fn open_server(config: Config) -> Connection {
+    let mut pair = open_pair(config, LinkConfig::default());
+    let _ = pair.b.poll_transmit();
+    pair.b
+}
+
+fn masked(opcode: Opcode, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    write_frame(&mut out, opcode, fin, payload, Some([1, 2, 3, 4]));
+    out.to_vec()
+}
+
+fn transmitted(machine: &mut Connection) -> Vec<u8> {
+    core::iter::from_fn(|| machine.poll_transmit())
+        .flat_map(|b| b.to_vec())
+        .collect()
+}
+
+/// The close frame a server sends for `code` (unmasked, no reason).
+fn close_frame(code: CloseCode) -> Vec<u8> {
+    let [hi, lo] = code.as_u16().to_be_bytes();
+    vec![0x88, 0x02, hi, lo]
+}
+
+#[test]
+fn messages_both_ways_whole_and_byte_by_byte() {
+    for link in [
+        LinkConfig::default(),
+        LinkConfig::chunked(1),
+        LinkConfig::chunked(7),
+    ] {
+        let mut pair = open_pair(Config::default(), link);
+        let big: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        pair.a
+            .command(pair.now, Command::Send(Message::Text("hello".into())))
+            .unwrap();
+        pair.a
+            .command(pair.now, Command::Send(Message::Binary(big.clone().into())))
+            .unwrap();
+        pair.drive();
+        assert_eq!(
+            events(&mut pair.b),
+            [
+                Event::Message(Message::Text("hello".into())),
+                Event::Message(Message::Binary(big.into())),
+            ]
+        );
+        pair.b
+            .command(pair.now, Command::Send(Message::Text("κόσμε".into())))
+            .unwrap();
+        pair.drive();
+        assert_eq!(
+            events(&mut pair.a),
+            [Event::Message(Message::Text("κόσμε".into()))]
+        );
+    }
+}
+
+#[test]
+fn fragments_with_interleaved_control_frames_reassemble() {
+    let mut server = open_server(Config::default());
+    let mut input = masked(Opcode::Text, false, "Hel".as_bytes());
+    input.extend(masked(Opcode::Ping, true, b"p"));
+    input.extend(masked(Opcode::Continuation, true, "lo".as_bytes()));
+    for byte in &input {
+        assert_eq!(
+            server.handle_input(Instant::ZERO, core::slice::from_ref(byte)),
+            1
+        );
+    }
+    assert_eq!(
+        events(&mut server),
+        [
+            Event::Ping(Bytes::from_static(b"p")),
+            Event::Message(Message::Text("Hello".into())),
+        ]
+    );
+    assert_eq!(
+        transmitted(&mut server),
+        [0x8A, 0x01, b'p'],
+        "automatic pong"
+    );
+}
+
+#[test]
+fn ping_is_answered_automatically() {
+    let mut pair = open_pair(Config::default(), LinkConfig::chunked(3));
+    pair.a
+        .command(pair.now, Command::Ping(Bytes::from_static(b"abc")))
+        .unwrap();
+    pair.drive();
+    assert_eq!(
+        events(&mut pair.b),
+        [Event::Ping(Bytes::from_static(b"abc"))]
+    );
+    assert_eq!(
+        events(&mut pair.a),
+        [Event::Pong(Bytes::from_static(b"abc"))]
+    );
+    let too_long = Bytes::from(vec![0u8; 126]);
+    assert_eq!(
+        pair.a.command(pair.now, Command::Ping(too_long)),
+        Err(UsageError::PingTooLong)
+    );
+}
+
+#[test]
+fn client_initiated_closing_handshake() {
+    let mut pair = open_pair(Config::default(), LinkConfig::chunked(2));
+    let close = Command::Close {
+        code: CloseCode::NORMAL,
+        reason: "bye".into(),
+    };
+    pair.a.command(pair.now, close).unwrap();
+    assert_eq!(
+        pair.a
+            .command(pair.now, Command::Send(Message::Text("late".into()))),
+        Err(UsageError::Closing)
+    );
+    pair.run_for(Duration::from_secs(1));
+    let normal = |reason: &str| {
+        Event::Closed(CloseReason::Normal {
+            code: Some(CloseCode::NORMAL),
+            reason: reason.to_string(),
+        })
+    };
+    assert_eq!(
+        events(&mut pair.b),
+        [
+            Event::CloseReceived {
+                code: Some(CloseCode::NORMAL),
+                reason: "bye".into()
+            },
+            normal("bye"),
+        ]
+    );
+    // The server ends the TCP connection; the client closes once it sees that end.
+    assert!(pair.b.is_finished() && pair.b.is_transmit_closed());
+    assert_eq!(
+        events(&mut pair.a),
+        [
+            Event::CloseReceived {
+                code: Some(CloseCode::NORMAL),
+                reason: String::new()
+            },
+            normal(""),
+        ]
+    );
+    assert!(pair.a.is_finished());
+}
+
+#[test]
+fn server_initiated_closing_handshake() {
+    let mut pair = open_pair(Config::default(), LinkConfig::default());
+    pair.b
+        .command(
+            pair.now,
+            Command::Close {
+                code: CloseCode::GOING_AWAY,
+                reason: "restart".into(),
+            },
+        )
+        .unwrap();
+    pair.run_for(Duration::from_secs(1));
+    assert!(matches!(
+        events(&mut pair.a).as_slice(),
+        [Event::CloseReceived { code: Some(c), .. }, Event::Closed(CloseReason::Normal { .. })]
+            if *c == CloseCode::GOING_AWAY
+    ));
+    assert!(matches!(
+        events(&mut pair.b).as_slice(),
+        [
+            Event::CloseReceived { .. },
+            Event::Closed(CloseReason::Normal { .. })
+        ]
+    ));
+    assert!(pair.a.is_finished() && pair.b.is_finished());
+}
+
+#[test]
+fn peer_faults_send_their_close_code() {
+    let cases: [(Vec<u8>, ProtocolError, CloseCode); 5] = [
+        {
+            let mut unmasked = BytesMut::new();
+            write_frame(&mut unmasked, Opcode::Text, true, b"hi", None);
+            (
+                unmasked.to_vec(),
+                ProtocolError::UnmaskedFrame,
+                CloseCode::PROTOCOL_ERROR,
+            )
+        },
+        (
+            masked(Opcode::Text, true, &[0xC0, 0x80]),
+            ProtocolError::InvalidUtf8,
+            CloseCode::INVALID_PAYLOAD,
+        ),
+        (
+            masked(Opcode::Continuation, true, b"x"),
+            ProtocolError::UnexpectedContinuation,
+            CloseCode::PROTOCOL_ERROR,
+        ),
+        (
+            {
+                let mut two = masked(Opcode::Text, false, b"a");
+                two.extend(masked(Opcode::Binary, true, b"b"));
+                two
+            },
+            ProtocolError::ExpectedContinuation(Opcode::Binary),
+            CloseCode::PROTOCOL_ERROR,
+        ),
+        (
+            masked(Opcode::Binary, true, &[0u8; 11]),
+            ProtocolError::MessageTooBig { max: 10 },
+            CloseCode::MESSAGE_TOO_BIG,
+        ),
+    ];
+    for (input, error, code) in cases {
+        let config = Config {
+            max_message_size: 10,
+            ..Config::default()
+        };
+        let mut server = open_server(config);
+        server.handle_input(Instant::ZERO, &input);
+        assert_eq!(transmitted(&mut server), close_frame(code), "{error:?}");
+        assert_eq!(
+            events(&mut server),
+            [Event::Closed(CloseReason::Protocol(error))]
+        );
+        assert!(server.is_finished() && server.is_transmit_closed());
+        // Input after the failure is ignored.
+        assert_eq!(server.handle_input(Instant::ZERO, b"junk"), 4);
+        assert!(events(&mut server).is_empty());
+    }
+}
+
+#[test]
+fn invalid_close_codes_are_protocol_errors() {
+    let mut server = open_server(Config::default());
+    server.handle_input(
+        Instant::ZERO,
+        &masked(Opcode::Close, true, &1005u16.to_be_bytes()),
+    );
+    assert_eq!(
+        transmitted(&mut server),
+        close_frame(CloseCode::PROTOCOL_ERROR)
+    );
+    assert!(matches!(
+        events(&mut server).as_slice(),
+        [Event::Closed(CloseReason::Protocol(
+            ProtocolError::InvalidCloseCode(_)
+        ))]
+    ));
+}
+
+#[test]
+fn close_timeout_when_the_peer_never_answers() {
+    let pair = open_pair(Config::default(), LinkConfig::default());
+    let mut client = pair.a;
+    let _ = transmitted(&mut client);
+    let start = pair.now;
+    client
+        .command(
+            start,
+            Command::Close {
+                code: CloseCode::NORMAL,
+                reason: String::new(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        transmitted(&mut client)[0],
+        0x88,
+        "our close frame goes out"
+    );
+    let deadline = client.poll_timeout().expect("a close deadline");
+    assert_eq!(deadline, start + Duration::from_secs(5));
+    client.handle_timeout(deadline);
+    assert_eq!(
+        events(&mut client),
+        [Event::Closed(CloseReason::Timeout(
+            TimeoutKind::CloseHandshake
+        ))]
+    );
+    assert!(client.is_finished());
+}
+
+#[test]
+fn keepalive_pings_are_answered_and_silence_times_out() {
+    let config = Config {
+        ping_interval: Some(Duration::from_secs(1)),
+        pong_timeout: Duration::from_millis(500),
+        ..Config::default()
+    };
+    // An answering peer keeps the connection alive through many intervals.
+    let mut pair = open_pair(
+        config,
+        LinkConfig::default().with_latency(Duration::from_millis(10)),
+    );
+    pair.run_for(Duration::from_secs(10));
+    let pongs = events(&mut pair.a)
+        .iter()
+        .filter(|e| matches!(e, Event::Pong(_)))
+        .count();
+    assert!(pongs >= 9, "{pongs} pongs");
+    assert!(pair.a.is_open());
+
+    // A silent peer: the pong deadline fails the connection with 1001.
+    let mut client = pair.a;
+    let _ = transmitted(&mut client);
+    let now = pair.now;
+    let ping_at = client.poll_timeout().unwrap();
+    client.handle_timeout(ping_at);
+    assert_eq!(transmitted(&mut client)[0], 0x89, "a masked ping");
+    let pong_deadline = client.poll_timeout().unwrap();
+    assert!(pong_deadline <= ping_at + Duration::from_millis(500) && pong_deadline > now);
+    client.handle_timeout(pong_deadline);
+    assert_eq!(
+        events(&mut client),
+        [Event::Closed(CloseReason::Timeout(TimeoutKind::Pong))]
+    );
+    // A masked close whose payload is the code (2 bytes) and "ping timeout" (12).
+    assert_eq!(transmitted(&mut client)[..2], [0x88, 0x80 | 14]);
+}
+
+#[test]
+fn bad_upgrade_requests_get_their_status() {
+    let mut server = server(Config::default());
+    let request = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
+    server.handle_input(Instant::ZERO, request.as_bytes());
+    let response = String::from_utf8(transmitted(&mut server)).unwrap();
+    assert!(response.starts_with("HTTP/1.1 426"), "{response}");
+    assert!(response.contains("Sec-WebSocket-Version: 13"), "{response}");
+    assert!(matches!(
+        events(&mut server).as_slice(),
+        [Event::Closed(CloseReason::Handshake(_))]
+    ));
+    assert!(server.is_finished());
+}
+
+#[test]
+fn the_application_can_reject_an_upgrade() {
+    let mut pair = Pair::new(client(Config::default()), server(Config::default()));
+    pair.drive();
+    let _ = events(&mut pair.b);
+    pair.b
+        .command(pair.now, Command::Reject(Reject::new(403).body("no")))
+        .unwrap();
+    assert_eq!(
+        events(&mut pair.b),
+        [Event::Closed(CloseReason::Rejected { status: 403 })]
+    );
+    pair.drive();
+    assert!(matches!(
+        events(&mut pair.a).as_slice(),
+        [Event::Closed(CloseReason::Handshake(_))]
+    ));
+    assert_eq!(
+        pair.b.command(pair.now, Command::Accept(Accept::new())),
+        Err(UsageError::NoPendingUpgrade)
+    );
+}
+
+#[test]
+fn frames_behind_the_response_head_are_not_lost() {
+    let mut client = client(Config::default());
+    let request = transmitted(&mut client);
+    let text = String::from_utf8(request).unwrap();
+    let key = text
+        .lines()
+        .find_map(|line| line.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap();
+    let mut input = alloc::format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        accept_key(key)
+    )
+    .into_bytes();
+    input.extend([0x81, 0x02, b'h', b'i']); // an unmasked text frame from the server
+    assert_eq!(client.handle_input(Instant::ZERO, &input), input.len());
+    assert_eq!(
+        events(&mut client),
+        [
+            Event::Open { subprotocol: None },
+            Event::Message(Message::Text("hi".into()))
+        ]
+    );
+}
+
+#[test]
+fn transport_end_without_a_close_is_abnormal() {
+    let mut server = open_server(Config::default());
+    server.handle_eof(Instant::ZERO);
+    assert_eq!(events(&mut server), [Event::Closed(CloseReason::Abnormal)]);
+    assert!(server.is_finished());
+}
+
+/// A peer that floods pings while the application reads no events and the transport takes
+/// no output meets backpressure: memory stays bounded.
+#[test]
+fn a_ping_flood_meets_backpressure() {
+    let mut server = open_server(Config::default());
+    let ping = masked(Opcode::Ping, true, &[7u8; 125]);
+    let mut accepted = 0usize;
+    for _ in 0..100_000 {
+        let n = server.handle_input(Instant::ZERO, &ping);
+        accepted += n;
+        if n < ping.len() {
+            break;
+        }
+    }
+    assert!(!server.wants_read(), "input stops");
+    assert!(accepted < 100_000 * ping.len());
+    assert!(
+        server.buffered_amount() <= 2 * 1024 * 1024,
+        "{}",
+        server.buffered_amount()
+    );
+    // Draining output and events lets input flow again.
+    let _ = transmitted(&mut server);
+    let _ = events(&mut server);
+    assert!(server.wants_read());
+}
