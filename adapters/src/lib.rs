@@ -34,6 +34,9 @@ pub mod driver;
 #[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub mod net;
 mod park;
+mod rng;
+
+pub use rng::os_rng;
 
 /// The README's examples, compiled and run as doc tests so they cannot drift.
 #[doc = include_str!("../../README.md")]

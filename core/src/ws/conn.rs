@@ -79,6 +79,15 @@ pub struct Connection {
     pong_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
     ping_count: u64,
+    /// A peer fault found while the application may still be answering messages: it fails
+    /// the connection once the application comes back to an empty event queue, so that its
+    /// answers go out before the close frame (Autobahn 3.x, 4.x, 5.15).
+    deferred_fault: Option<ProtocolError>,
+    /// Messages were handed to the application, which has not come back to an empty queue
+    /// since: it may still be answering them.
+    answering: bool,
+    /// The latest time seen, for a deferred failure.
+    last_now: Instant,
 }
 
 impl Connection {
@@ -123,6 +132,9 @@ impl Connection {
             pong_deadline: None,
             idle_deadline: None,
             ping_count: 0,
+            deferred_fault: None,
+            answering: false,
+            last_now: Instant::ZERO,
         }
     }
 
@@ -208,11 +220,17 @@ impl Connection {
         for unit in received {
             self.on_received(now, unit);
         }
-        if let Err(error) = result {
-            self.fail(now, error);
-            return data.len();
+        match result {
+            Ok(consumed) => consumed,
+            Err(error) if self.answering => {
+                self.deferred_fault = Some(error);
+                data.len() // nothing after a bad frame matters
+            }
+            Err(error) => {
+                self.fail(now, error);
+                data.len()
+            }
         }
-        result.unwrap_or(data.len())
     }
 
     fn on_received(&mut self, now: Instant, unit: Received) {
@@ -289,6 +307,7 @@ impl Connection {
     }
 
     fn enqueue(&mut self, event: Event) {
+        self.answering |= matches!(event, Event::Message(_));
         self.queued_bytes += cost(&event);
         self.events.push_back(event);
     }
@@ -337,6 +356,10 @@ impl Machine for Connection {
     type UsageError = UsageError;
 
     fn handle_input(&mut self, now: Instant, data: &[u8]) -> usize {
+        self.last_now = now;
+        if self.deferred_fault.is_some() {
+            return data.len();
+        }
         match self.phase {
             Phase::ClientHandshake(_) | Phase::ServerHandshake => self.handshake_input(now, data),
             Phase::AwaitingDecision(_) => {
@@ -362,6 +385,7 @@ impl Machine for Connection {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = now;
         if self.close_deadline.is_some_and(|deadline| deadline <= now) {
             if self.close_received.is_some() {
                 self.finish_normally(); // the client waited long enough for the server's FIN
@@ -398,6 +422,7 @@ impl Machine for Connection {
     }
 
     fn command(&mut self, now: Instant, command: Command) -> Result<(), UsageError> {
+        self.last_now = now;
         match command {
             Command::Accept(accept) => {
                 let Phase::AwaitingDecision(request) = &self.phase else {
@@ -453,6 +478,12 @@ impl Machine for Connection {
     }
 
     fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() {
+            // The application is back for more: it has answered what it was given.
+            self.answering = false;
+            let error = self.deferred_fault.take()?;
+            self.fail(self.last_now, error);
+        }
         let event = self.events.pop_front()?;
         self.queued_bytes = self.queued_bytes.saturating_sub(cost(&event));
         Some(event)
@@ -472,6 +503,7 @@ impl Machine for Connection {
     fn wants_read(&self) -> bool {
         !self.eof
             && !self.done
+            && self.deferred_fault.is_none()
             && self.queued_bytes <= self.config.max_message_size
             && self.out.len() <= OUT_HIGH_WATER
     }

@@ -473,3 +473,63 @@ fn a_ping_flood_meets_backpressure() {
     let _ = events(&mut server);
     assert!(server.wants_read());
 }
+
+/// A message and a bad frame in one input: the application sees the message and may answer
+/// it before the connection fails (Autobahn 3.2, 4.1.3, 5.15 expect the echo first).
+#[test]
+fn a_fault_behind_a_message_waits_for_the_application() {
+    let mut server = open_server(Config::default());
+    let mut input = masked(Opcode::Text, true, b"Hello, world!");
+    input.extend(
+        masked(Opcode::Text, true, b"x")
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                if i == 0 { b | 0x20 } else { *b } // RSV2 set on the second frame
+            }),
+    );
+    assert_eq!(server.handle_input(Instant::ZERO, &input), input.len());
+    assert!(!server.wants_read(), "no input while the fault is pending");
+    let message = server.poll_event().unwrap();
+    let Event::Message(message) = message else {
+        panic!("{message:?}")
+    };
+    server
+        .command(Instant::ZERO, Command::Send(message))
+        .unwrap();
+    // The next poll finds the queue empty: the failure happens now, after the echo.
+    assert!(matches!(
+        server.poll_event(),
+        Some(Event::Closed(CloseReason::Protocol(
+            ProtocolError::ReservedBits(_)
+        )))
+    ));
+    let wire = transmitted(&mut server);
+    assert_eq!(&wire[..2], [0x81, 13], "the echo goes out first");
+    assert_eq!(&wire[15..], close_frame(CloseCode::PROTOCOL_ERROR));
+    assert!(server.is_finished());
+}
+
+/// The fault may arrive in a later input, while the application holds the message but has
+/// not answered it yet (Autobahn 3.4 sends byte by byte).
+#[test]
+fn a_fault_while_the_application_answers_waits_too() {
+    let mut server = open_server(Config::default());
+    let message = masked(Opcode::Text, true, b"Hello");
+    assert_eq!(server.handle_input(Instant::ZERO, &message), message.len());
+    let Some(Event::Message(reply)) = server.poll_event() else {
+        panic!("a message")
+    };
+    // The bad frame's first byte (RSV3 set) arrives before the application answers.
+    assert_eq!(server.handle_input(Instant::ZERO, &[0x91]), 1);
+    server.command(Instant::ZERO, Command::Send(reply)).unwrap();
+    assert!(matches!(
+        server.poll_event(),
+        Some(Event::Closed(CloseReason::Protocol(
+            ProtocolError::ReservedBits(_)
+        )))
+    ));
+    let wire = transmitted(&mut server);
+    assert_eq!(&wire[..7], [0x81, 5, b'H', b'e', b'l', b'l', b'o']);
+    assert_eq!(&wire[7..], close_frame(CloseCode::PROTOCOL_ERROR));
+}

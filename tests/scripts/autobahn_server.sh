@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The Autobahn|Testsuite fuzzing client (cases 1-11; 12/13 need permessage-deflate) against
+# ws_echo_server on every runtime, over 127.0.0.1. Strict: any FAILED or NON-STRICT case
+# fails the run. Stops only the servers it started, by PID.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+autobahn=../shared/tools/autobahn
+
+bash "$autobahn/setup.sh" >/dev/null
+cargo build -q --release -p wirestate --all-features --example ws_echo_server
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+status=0
+for runtime in smol tokio blocking; do
+  log="$work/server-$runtime.log"
+  target/release/examples/ws_echo_server --listen 127.0.0.1:0 --runtime "$runtime" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do grep -q '^listening on ' "$log" && break; sleep 0.1; done
+  port=$(sed -n 's/^listening on 127\.0\.0\.1://p' "$log")
+  echo "== Autobahn fuzzingclient against ws_echo_server --runtime $runtime (port $port)"
+  out="$work/reports-$runtime"
+  AUTOBAHN_SKIP_SETUP=1 AUTOBAHN_TIMEOUT=900 \
+    bash "$autobahn/run-fuzzingclient.sh" --no-deflate --out "$out" "$port" || status=1
+  python3 - "$out/reports/index.json" <<'PY' || status=1
+import json, sys
+cases = next(iter(json.load(open(sys.argv[1])).values()))
+bad = sorted(c for c, r in cases.items() if r["behavior"] in ("NON-STRICT", "FAILED")
+             or r.get("behaviorClose") not in ("OK", "INFORMATIONAL"))
+print(f"strict check: {len(cases)} cases, {len(bad)} not strict: {' '.join(bad) or 'none'}")
+sys.exit(1 if bad else 0)
+PY
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=""
+done
+exit "$status"
