@@ -15,8 +15,9 @@ use wirestate::core::ws::{self, Command, Event, Message};
 use wirestate::driver::{self, Connection};
 
 fn main() -> io::Result<()> {
-    let args =
-        Args::parse("ws_autobahn_client --url ws://HOST:PORT --agent NAME [--runtime smol|tokio|blocking]");
+    let args = Args::parse(
+        "ws_autobahn_client --url ws://HOST:PORT --agent NAME [--runtime smol|tokio|blocking]",
+    );
     let url = args.get("url", "ws://127.0.0.1:9001");
     let authority = url
         .strip_prefix("ws://")
