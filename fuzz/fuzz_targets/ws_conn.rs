@@ -1,0 +1,87 @@
+//! Arbitrary bytes from a peer, in arbitrary chunks and with time passing, into an open
+//! WebSocket connection (either role) whose application echoes every message: no panic,
+//! bounded buffers, and a finished connection stays finished.
+#![no_main]
+
+use std::time::Duration;
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use wirestate_core::http::{Accept, ClientRequest, accept_key};
+use wirestate_core::ws::{Command, Config, Connection, Event};
+use wirestate_core::{Instant, Machine, Rng};
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    client: bool,
+    steps: Vec<(Vec<u8>, u16)>,
+}
+
+const LIMIT: usize = 1 << 16;
+
+fn open(client: bool, config: Config) -> Connection {
+    if client {
+        let mut conn = Connection::client(config, Rng::from_u64(3), &ClientRequest::new("h", "/"))
+            .expect("valid request");
+        let request = conn.poll_transmit().expect("the request");
+        let text = String::from_utf8_lossy(&request).into_owned();
+        let key = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .expect("a key");
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            accept_key(key)
+        );
+        conn.handle_input(Instant::ZERO, response.as_bytes());
+        conn
+    } else {
+        let mut conn = Connection::server(config, Rng::from_u64(4));
+        conn.handle_input(
+            Instant::ZERO,
+            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        );
+        assert!(matches!(conn.poll_event(), Some(Event::UpgradeRequest(_))));
+        conn.command(Instant::ZERO, Command::Accept(Accept::new()))
+            .expect("accept");
+        conn
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let config = Config {
+        max_message_size: LIMIT,
+        max_frame_size: LIMIT,
+        ping_interval: Some(Duration::from_millis(300)),
+        ..Config::default()
+    };
+    let mut conn = open(input.client, config);
+    let mut now = Instant::ZERO;
+    let mut finished = false;
+    for (bytes, millis) in input.steps {
+        now += Duration::from_millis(u64::from(millis));
+        conn.handle_timeout(now);
+        if conn.wants_read() {
+            let taken = conn.handle_input(now, &bytes);
+            assert!(taken <= bytes.len());
+        }
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Message(message) => {
+                    assert!(message.len() <= LIMIT);
+                    let _ = conn.command(now, Command::Send(message));
+                }
+                Event::Closed(_) => finished = true,
+                _ => {}
+            }
+        }
+        // What waits to be sent stays within a few messages' worth.
+        assert!(conn.buffered_amount() <= 4 * LIMIT + (1 << 20));
+        while conn.poll_transmit().is_some() {}
+        if finished {
+            assert!(conn.is_finished() || conn.is_transmit_closed());
+        }
+    }
+});
