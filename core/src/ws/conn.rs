@@ -88,6 +88,8 @@ pub struct Connection {
     answering: bool,
     /// The latest time seen, for a deferred failure.
     last_now: Instant,
+    /// Units decoded by one input, kept between inputs so that decoding allocates nothing.
+    received: Vec<Received>,
 }
 
 impl Connection {
@@ -135,6 +137,7 @@ impl Connection {
             deferred_fault: None,
             answering: false,
             last_now: Instant::ZERO,
+            received: Vec::new(),
         }
     }
 
@@ -215,11 +218,12 @@ impl Connection {
             return data.len(); // nothing may follow a close frame
         }
         self.touch(now);
-        let mut received = Vec::new();
+        let mut received = core::mem::take(&mut self.received);
         let result = self.receiver.feed(data, |unit| received.push(unit));
-        for unit in received {
+        for unit in received.drain(..) {
             self.on_received(now, unit);
         }
+        self.received = received;
         match result {
             Ok(consumed) => consumed,
             Err(error) if self.answering => {

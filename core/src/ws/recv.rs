@@ -187,7 +187,8 @@ impl Receiver {
                 let mut message = self.message.take().expect("a data frame has a message");
                 if message.text {
                     message.utf8.finish()?;
-                    let text = String::from_utf8(message.data.to_vec())
+                    // The buffer becomes the String's: no second copy.
+                    let text = String::from_utf8(Vec::from(message.data))
                         .map_err(|_| ProtocolError::InvalidUtf8)?;
                     Ok(Some(Received::Message(Message::Text(text))))
                 } else {

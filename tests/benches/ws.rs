@@ -1,0 +1,531 @@
+//! WebSocket framing cost against tungstenite, in the same run, printing ratios and goal
+//! verdicts (goals: ../shared/docs/websocket.md §5 item 9, issue 4).
+//!
+//! - decode: a 20-byte masked text frame as a server receives it, 1000 frames back to back
+//!   in one input (as one socket read delivers them under load). Two levels per library:
+//!   the pieces (header parse, unmask in place, UTF-8 check) and the full connection path
+//!   (wirestate `Connection::handle_input` + `poll_event`; tungstenite `WebSocket::read`
+//!   over an in-memory stream replaying the frames). Goals: ≤ 30 ns and ≥ 2x tungstenite.
+//! - encode: the same message as a client sends it (header, payload copy, masking), again
+//!   as pieces and through the connection (`Command::Send` + `poll_transmit`, copied into a
+//!   sink; tungstenite `WebSocket::write` + `flush` into a sink). Goals: ≤ 25 ns, ≥ 2x.
+//! - unmask throughput for 1 KiB, 16 KiB and 1 MiB payloads. Goal ≥ 20 GB/s.
+//! - heap allocations per message in steady state (goal: none), counted by the global
+//!   allocator below, split by operation.
+//!
+//! tungstenite 0.30 keeps its `apply_mask` private, so its "pieces" use a verbatim copy of
+//! it (`tungstenite_apply_mask`, checked against ours); its connection path uses its own.
+//! Every output is checked (decoded text equals the input, encoded frames decode back).
+//! Each sample runs many passes per contender; rounds rotate the contenders' order;
+//! medians are reported. `BENCH_QUICK=1` shortens the run (as CI does).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::io::{Cursor, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use tungstenite::protocol::frame::FrameHeader as TFrameHeader;
+use tungstenite::protocol::frame::coding::{Data, OpCode};
+use tungstenite::protocol::{Role as TRole, WebSocket};
+use wirestate_core::http::{Accept, ClientRequest};
+use wirestate_core::ws::{
+    Command, Config, Connection, Event, FrameHeader, FrameRules, Message, Opcode, Role,
+    Utf8Validator, apply_mask, parse_header,
+};
+use wirestate_core::{Machine, Rng};
+
+// ---- counting allocator -------------------------------------------------------------------
+
+/// `System`, counting every allocation and reallocation.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.load(Relaxed)
+}
+
+// ---- inputs -------------------------------------------------------------------------------
+
+const TEXT: &str = "wirestate says hello"; // 20 bytes
+const FRAMES: usize = 1000; // messages per pass
+const FRAME_LEN: usize = 26; // 2-byte header, 4-byte key, payload
+const ALLOC_MESSAGES: usize = 100_000;
+const NOW: wirestate_core::Instant = wirestate_core::Instant::ZERO;
+
+/// (rounds, passes per sample, bytes unmasked per sample)
+fn settings() -> (usize, usize, usize) {
+    if std::env::var_os("BENCH_QUICK").is_some() {
+        (5, 20, 64 << 20)
+    } else {
+        (11, 100, 256 << 20)
+    }
+}
+
+fn key(i: usize) -> [u8; 4] {
+    (i as u32).wrapping_mul(0x9E37_79B9).to_ne_bytes()
+}
+
+/// Appends `FRAMES` masked text frames carrying `TEXT` as a client sends them, each with
+/// its own key: wirestate's pieces.
+fn encode_wirestate(out: &mut Vec<u8>) {
+    for i in 0..FRAMES {
+        let header = FrameHeader::new(Opcode::Text, true, TEXT.len() as u64);
+        header.with_mask(key(i)).encode(out);
+        let start = out.len();
+        out.extend_from_slice(black_box(TEXT).as_bytes());
+        apply_mask(&mut out[start..], key(i), 0);
+    }
+}
+
+/// The same with tungstenite's pieces (what its `format_into_buf` does).
+fn encode_tungstenite(out: &mut Vec<u8>) {
+    for i in 0..FRAMES {
+        let opcode = OpCode::Data(Data::Text);
+        let header = TFrameHeader {
+            opcode,
+            mask: Some(key(i)),
+            ..TFrameHeader::default()
+        };
+        header.format(TEXT.len() as u64, out).unwrap();
+        let start = out.len();
+        out.extend_from_slice(black_box(TEXT).as_bytes());
+        tungstenite_apply_mask(&mut out[start..], key(i));
+    }
+}
+
+/// Decodes frames from a client in place with wirestate's pieces; payloads are left unmasked.
+fn decode_wirestate(buf: &mut [u8], utf8: &mut Utf8Validator) {
+    let rules = FrameRules::new(Role::Server);
+    let mut pos = 0;
+    while pos < buf.len() {
+        let (header, len) = parse_header(&buf[pos..], &rules).unwrap().unwrap();
+        assert!(header.fin && header.opcode == Opcode::Text);
+        let payload = &mut buf[pos + len..][..header.payload_len as usize];
+        apply_mask(payload, header.mask.unwrap(), 0);
+        utf8.feed(payload).unwrap();
+        utf8.finish().unwrap();
+        pos += len + black_box(payload).len();
+    }
+}
+
+/// The same with tungstenite's pieces.
+fn decode_tungstenite(buf: &mut [u8]) {
+    let mut pos = 0;
+    while pos < buf.len() {
+        let mut cursor = Cursor::new(&buf[pos..]);
+        let (header, len) = TFrameHeader::parse(&mut cursor).unwrap().unwrap();
+        assert!(header.is_final && header.opcode == OpCode::Data(Data::Text));
+        pos += cursor.position() as usize;
+        let payload = &mut buf[pos..pos + len as usize];
+        tungstenite_apply_mask(payload, header.mask.unwrap());
+        pos += black_box(std::str::from_utf8(payload).unwrap()).len();
+    }
+}
+
+/// Whether `buf` is `FRAMES` frames whose payloads (unmasked in place) are all `TEXT`.
+fn all_text(buf: &[u8]) -> bool {
+    let mut payloads = buf.chunks(FRAME_LEN).map(|frame| &frame[6..]);
+    buf.len() == FRAMES * FRAME_LEN && payloads.all(|p| p == TEXT.as_bytes())
+}
+
+/// Checks that `wire` is exactly `FRAMES` masked, final text frames carrying `TEXT`.
+fn check_client_frames(wire: &[u8]) {
+    let mut buf = wire.to_vec();
+    decode_wirestate(&mut buf, &mut Utf8Validator::new());
+    assert!(all_text(&buf));
+}
+
+/// tungstenite 0.30.0's `apply_mask` (src/protocol/frame/mask.rs, `apply_mask_fast32`),
+/// copied verbatim because the crate does not export it. MIT/Apache-2.0, snapview.
+fn tungstenite_apply_mask(buf: &mut [u8], mask: [u8; 4]) {
+    fn fallback(buf: &mut [u8], mask: [u8; 4]) {
+        for (i, byte) in buf.iter_mut().enumerate() {
+            *byte ^= mask[i & 3];
+        }
+    }
+    let mask_u32 = u32::from_ne_bytes(mask);
+    let (prefix, words, suffix) = unsafe { buf.align_to_mut::<u32>() };
+    fallback(prefix, mask);
+    let head = prefix.len() & 3;
+    let mask_u32 = if head > 0 {
+        if cfg!(target_endian = "big") {
+            mask_u32.rotate_left(8 * head as u32)
+        } else {
+            mask_u32.rotate_right(8 * head as u32)
+        }
+    } else {
+        mask_u32
+    };
+    for word in words.iter_mut() {
+        *word ^= mask_u32;
+    }
+    fallback(suffix, mask_u32.to_ne_bytes());
+}
+
+/// An endless in-memory stream for tungstenite: reads replay `input` in a loop (whole
+/// frames, so the sequence stays valid); writes are appended to `output`.
+struct Replay {
+    input: Vec<u8>,
+    pos: usize,
+    output: Vec<u8>,
+}
+
+impl Read for Replay {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.input.len() - self.pos);
+        buf[..n].copy_from_slice(&self.input[self.pos..self.pos + n]);
+        self.pos = (self.pos + n) % self.input.len();
+        Ok(n)
+    }
+}
+
+impl Write for Replay {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.output.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn tungstenite_socket(role: TRole, input: Vec<u8>) -> WebSocket<Replay> {
+    let (pos, output) = (0, Vec::new());
+    WebSocket::from_raw_socket(Replay { input, pos, output }, role, None)
+}
+
+/// An open (client, server) pair of wirestate connections, upgraded in memory.
+fn open_pair() -> (Connection, Connection) {
+    let request = ClientRequest::new("localhost", "/");
+    let mut client = Connection::client(Config::default(), Rng::from_u64(1), &request).unwrap();
+    let mut server = Connection::server(Config::default(), Rng::from_u64(2));
+    let pipe = |from: &mut Connection, to: &mut Connection| {
+        while let Some(bytes) = from.poll_transmit() {
+            assert_eq!(to.handle_input(NOW, &bytes), bytes.len());
+        }
+    };
+    pipe(&mut client, &mut server);
+    assert!(matches!(
+        server.poll_event(),
+        Some(Event::UpgradeRequest(_))
+    ));
+    server.command(NOW, Command::Accept(Accept::new())).unwrap();
+    pipe(&mut server, &mut client);
+    assert!(matches!(server.poll_event(), Some(Event::Open { .. })));
+    assert!(matches!(client.poll_event(), Some(Event::Open { .. })));
+    (client, server)
+}
+
+fn expect_text(event: Option<Event>) {
+    match event {
+        Some(Event::Message(Message::Text(text))) => assert_eq!(black_box(text), TEXT),
+        other => panic!("expected the text message, got {other:?}"),
+    }
+}
+
+// ---- contenders ---------------------------------------------------------------------------
+
+/// One contender: runs one pass of `FRAMES` messages and returns its timed part.
+type Pass<'a> = Box<dyn FnMut() -> Duration + 'a>;
+
+fn timed(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+/// Decodes a fresh copy of `wire` in place with `decode` (the copy is not timed), then
+/// checks that every payload was unmasked to `TEXT`.
+fn in_place(wire: &[u8], mut decode: impl FnMut(&mut [u8]) + 'static) -> Pass<'static> {
+    let (wire, mut buf) = (wire.to_vec(), wire.to_vec());
+    Box::new(move || {
+        buf.copy_from_slice(&wire);
+        let t = timed(|| decode(&mut buf));
+        assert!(all_text(&buf));
+        t
+    })
+}
+
+/// Encodes `FRAMES` messages into an emptied buffer with `encode`, then checks them.
+fn into_buffer(mut encode: impl FnMut(&mut Vec<u8>) + 'static) -> Pass<'static> {
+    let mut out = Vec::new();
+    Box::new(move || {
+        out.clear();
+        let t = timed(|| encode(&mut out));
+        check_client_frames(&out);
+        t
+    })
+}
+
+fn decode_contenders(wire: &[u8]) -> [Pass<'static>; 4] {
+    let mut utf8 = Utf8Validator::new();
+    let (_, mut server) = open_pair();
+    let input = wire.to_vec();
+    let mut socket = tungstenite_socket(TRole::Server, wire.to_vec());
+    [
+        in_place(wire, move |buf| decode_wirestate(buf, &mut utf8)),
+        Box::new(move || {
+            timed(|| {
+                assert_eq!(server.handle_input(NOW, black_box(&input)), input.len());
+                (0..FRAMES).for_each(|_| expect_text(server.poll_event()));
+            })
+        }),
+        in_place(wire, decode_tungstenite),
+        Box::new(move || {
+            timed(|| {
+                for _ in 0..FRAMES {
+                    match socket.read().unwrap() {
+                        tungstenite::Message::Text(text) => assert_eq!(black_box(text), TEXT),
+                        other => panic!("expected the text message, got {other:?}"),
+                    }
+                }
+            })
+        }),
+    ]
+}
+
+/// The connections' output is copied into the buffer, as a socket write would copy it.
+fn encode_contenders() -> [Pass<'static>; 4] {
+    let (mut client, _) = open_pair();
+    let mut socket = tungstenite_socket(TRole::Client, Vec::new());
+    [
+        into_buffer(encode_wirestate),
+        into_buffer(move |out| {
+            for _ in 0..FRAMES {
+                let message = Message::Text(black_box(TEXT).to_owned());
+                client.command(NOW, Command::Send(message)).unwrap();
+            }
+            out.extend_from_slice(&client.poll_transmit().unwrap());
+        }),
+        into_buffer(encode_tungstenite),
+        into_buffer(move |out| {
+            for _ in 0..FRAMES {
+                let message = tungstenite::Message::text(black_box(TEXT).to_owned());
+                socket.write(message).unwrap();
+            }
+            socket.flush().unwrap(); // copies into the Replay's output
+            std::mem::swap(out, &mut socket.get_mut().output);
+        }),
+    ]
+}
+
+// ---- measuring and reporting --------------------------------------------------------------
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs[xs.len() / 2]
+}
+
+/// Runs every contender `passes` times per round, rounds in rotated order; returns each
+/// contender's median time per pass in nanoseconds.
+fn compare(rounds: usize, passes: usize, contenders: &mut [Pass<'_>]) -> Vec<f64> {
+    let mut samples = vec![Vec::new(); contenders.len()];
+    for pass in contenders.iter_mut() {
+        for _ in 0..passes.div_ceil(4) {
+            let _ = pass(); // warm-up
+        }
+    }
+    for round in 0..rounds {
+        for k in 0..contenders.len() {
+            let i = (round + k) % contenders.len();
+            let total: Duration = (0..passes).map(|_| contenders[i]()).sum();
+            samples[i].push(total.as_nanos() as f64 / passes as f64);
+        }
+    }
+    samples.into_iter().map(median).collect()
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "meets" } else { "MISSES" }
+}
+
+/// Prints ns per message of [wirestate pieces, Connection, tungstenite pieces, WebSocket].
+fn report_codec(title: &str, names: [&str; 4], mut contenders: [Pass<'_>; 4], goal_ns: f64) {
+    let (rounds, passes, _) = settings();
+    let ns: Vec<f64> = compare(rounds, passes, &mut contenders)
+        .into_iter()
+        .map(|pass| pass / FRAMES as f64)
+        .collect();
+    println!("\n{title} ({FRAMES} messages per pass, {passes} passes per sample)");
+    for (name, v) in names.iter().zip(&ns) {
+        println!("  {name:<64} {v:>6.1} ns/msg");
+    }
+    for (level, ours, theirs) in [("pieces", ns[0], ns[2]), ("connection", ns[1], ns[3])] {
+        println!(
+            "  {level:<10} wirestate {ours:5.1} ns ({} the goal of {goal_ns} ns), \
+             tungstenite / wirestate {:.2}x ({} the goal of 2x)",
+            verdict(ours <= goal_ns),
+            theirs / ours,
+            verdict(theirs / ours >= 2.0),
+        );
+    }
+}
+
+/// Masks a buffer in place with a key.
+type MaskFn = fn(&mut [u8], [u8; 4]);
+
+fn report_unmask() {
+    let (rounds, _, bytes) = settings();
+    println!("\nunmask throughput, in place, buffer reused (in cache up to L2), GB/s");
+    let ours = |buf: &mut [u8], key| apply_mask(buf, key, 0);
+    for size in [1 << 10, 16 << 10, 1 << 20] {
+        let reps = (16 << 20) / size;
+        let mut bufs = [vec![0x5a; size], vec![0x5a; size]];
+        let masks: [MaskFn; 2] = [ours, tungstenite_apply_mask];
+        let mut contenders: Vec<Pass<'_>> = (bufs.iter_mut().zip(masks))
+            .map(|(buf, mask)| -> Pass<'_> {
+                Box::new(move || {
+                    timed(|| (0..reps).for_each(|_| mask(black_box(buf), [1, 2, 3, 4])))
+                })
+            })
+            .collect();
+        let gbps = compare(rounds, bytes / (16 << 20), &mut contenders)
+            .into_iter()
+            .map(|ns| (reps * size) as f64 / ns)
+            .collect::<Vec<_>>();
+        println!(
+            "  {:>4} KiB: wirestate {:5.1}, tungstenite {:5.1}, ratio {:.2}x \
+             (wirestate {} the goal of 20 GB/s)",
+            size >> 10,
+            gbps[0],
+            gbps[1],
+            gbps[0] / gbps[1],
+            verdict(gbps[0] >= 20.0),
+        );
+    }
+    // The copy is faithful: the same result as ours for every length and alignment.
+    for (len, start) in (0..70).flat_map(|len| (0..4).map(move |start| (len, start))) {
+        let mut a: Vec<u8> = (0..len + start).map(|i| i as u8).collect();
+        let mut b = a.clone();
+        apply_mask(&mut a[start..], [9, 8, 7, 6], 0);
+        tungstenite_apply_mask(&mut b[start..], [9, 8, 7, 6]);
+        assert_eq!(a, b);
+    }
+}
+
+/// Allocations per call of `op`, over `calls` calls after `calls / 10` warm-up calls.
+fn allocs_per(calls: usize, mut op: impl FnMut()) -> f64 {
+    (0..calls / 10).for_each(|_| op());
+    let before = allocations();
+    (0..calls).for_each(|_| op());
+    (allocations() - before) as f64 / calls as f64
+}
+
+/// Where they come from (core/src/ws): per text message, recv.rs copies the payload into a
+/// new `BytesMut` and then `to_vec`s it into the `String`; per `handle_input` call,
+/// conn.rs `frame_input` collects the units in a new `Vec` (a binary message takes 2 per
+/// frame alone: no `to_vec`). Sending allocates nothing once the transmitted `Bytes` is
+/// dropped before the next send (the `BytesMut` reclaims its buffer; kept alive, each
+/// transmit costs about 2); the caller's `String` in `Message::Text` is one allocation.
+fn report_allocations(wire: &[u8]) {
+    let (n, batches) = (ALLOC_MESSAGES, ALLOC_MESSAGES / FRAMES);
+    println!("\nheap allocations per message, steady state ({n} messages after warm-up; goal 0)");
+    let (mut client, mut server) = open_pair();
+    let text = || Message::Text(black_box(TEXT).to_owned());
+    let mut receive = || {
+        let before = allocations();
+        assert_eq!(server.handle_input(NOW, &wire[..FRAME_LEN]), FRAME_LEN);
+        let middle = allocations();
+        expect_text(server.poll_event());
+        [middle - before, allocations() - middle]
+    };
+    (0..n / 10).for_each(|_| _ = receive());
+    let [input, event] = (0..n)
+        .map(|_| receive())
+        .fold([0, 0], |[a, b], [x, y]| [a + x, b + y])
+        .map(|count| count as f64 / n as f64);
+    let one = input + event;
+    let batch = allocs_per(batches, || {
+        assert_eq!(server.handle_input(NOW, wire), wire.len());
+        (0..FRAMES).for_each(|_| expect_text(server.poll_event()));
+    }) / FRAMES as f64;
+    println!(
+        "  receive: {one:.2} with one frame per handle_input ({input:.2} in handle_input, \
+         {event:.2} in poll_event), {batch:.2} with {FRAMES} per call ({} the goal)",
+        verdict(one == 0.0 && batch == 0.0),
+    );
+    let string = allocs_per(n, || drop(black_box(text())));
+    let one = allocs_per(n, || {
+        client.command(NOW, Command::Send(text())).unwrap();
+        drop(black_box(client.poll_transmit().unwrap()));
+    });
+    let batch = allocs_per(batches, || {
+        (0..FRAMES).for_each(|_| client.command(NOW, Command::Send(text())).unwrap());
+        drop(black_box(client.poll_transmit().unwrap()));
+    }) / FRAMES as f64;
+    println!(
+        "  send: {one:.2} with a poll_transmit per Command::Send, {batch:.2} with one per \
+         {FRAMES}; building the Message::Text String is {string:.2} of it, so the connection's \
+         own: {:.2} ({} the goal)",
+        one.max(batch) - string,
+        verdict(one.max(batch) - string == 0.0),
+    );
+    let mut reader = tungstenite_socket(TRole::Server, wire.to_vec());
+    let read = allocs_per(n, || drop(black_box(reader.read().unwrap())));
+    let mut writer = tungstenite_socket(TRole::Client, Vec::new());
+    let write = allocs_per(batches, || {
+        (0..FRAMES).for_each(|_| {
+            writer
+                .write(tungstenite::Message::text(TEXT.to_owned()))
+                .unwrap()
+        });
+        writer.flush().unwrap();
+        writer.get_mut().output.clear();
+    }) / FRAMES as f64;
+    println!("  tungstenite, for reference: read {read:.2}; write (String included) {write:.2}");
+}
+
+fn main() {
+    let (rounds, ..) = settings();
+    println!("WebSocket framing against tungstenite 0.30: {rounds} rounds, medians; {TEXT:?}");
+    let mut wire = Vec::new();
+    encode_wirestate(&mut wire);
+    check_client_frames(&wire);
+    report_codec(
+        "decode: a masked 20-byte text frame, server side",
+        [
+            "wirestate pieces (parse_header + apply_mask + Utf8Validator)",
+            "wirestate Connection (handle_input + poll_event)",
+            "tungstenite pieces (FrameHeader::parse + apply_mask + from_utf8)",
+            "tungstenite WebSocket::read",
+        ],
+        decode_contenders(&wire),
+        30.0,
+    );
+    report_codec(
+        "encode: a 20-byte text message, client side (masked)",
+        [
+            "wirestate pieces (FrameHeader::encode + copy + apply_mask)",
+            "wirestate Connection (Command::Send + poll_transmit)",
+            "tungstenite pieces (FrameHeader::format + copy + apply_mask)",
+            "tungstenite WebSocket::write + flush",
+        ],
+        encode_contenders(),
+        25.0,
+    );
+    report_unmask();
+    report_allocations(&wire);
+}
