@@ -15,14 +15,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts "$@" in the background and echoes its address once it prints "listening on".
+# Starts "$@" in the background and sets $addr once it prints "listening on". It runs in
+# this shell (never in a $(...) subshell), so that the PID it records is the one cleaned up.
 start_server() {
   local log="$work/server.$RANDOM.log"
   "$@" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
     if grep -q '^listening on ' "$log"; then
-      sed -n 's/^listening on //p' "$log" | head -n 1
+      addr=$(sed -n 's/^listening on //p' "$log" | head -n 1)
       return 0
     fi
     sleep 0.1
@@ -45,13 +46,13 @@ check() { # name expected actual
 }
 
 for runtime in smol tokio blocking; do
-  addr=$(start_server "$bin/line_echo_server" --listen 127.0.0.1:0 --runtime "$runtime")
+  start_server "$bin/line_echo_server" --listen 127.0.0.1:0 --runtime "$runtime"
   for client_runtime in smol tokio blocking; do
     got=$(printf 'hello\nsecond line\n' |
       timeout 20 "$bin/line_echo_client" --connect "$addr" --runtime "$client_runtime")
     check "line echo: $client_runtime client, $runtime server" $'hello\nsecond line' "$got"
   done
-  addr=$(start_server "$bin/udp_echo" --listen 127.0.0.1:0 --runtime "$runtime")
+  start_server "$bin/udp_echo" --listen 127.0.0.1:0 --runtime "$runtime"
   got=$(timeout 20 "$bin/udp_echo" --send "$addr" --message "datagram on $runtime" --runtime "$runtime")
   check "udp echo: $runtime" "datagram on $runtime" "$got"
 done
