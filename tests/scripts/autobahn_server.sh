@@ -27,14 +27,7 @@ for runtime in smol tokio blocking; do
   out="$work/reports-$runtime"
   AUTOBAHN_SKIP_SETUP=1 AUTOBAHN_TIMEOUT=900 \
     bash "$autobahn/run-fuzzingclient.sh" --no-deflate --out "$out" "$port" || status=1
-  python3 - "$out/reports/index.json" <<'PY' || status=1
-import json, sys
-cases = next(iter(json.load(open(sys.argv[1])).values()))
-bad = sorted(c for c, r in cases.items() if r["behavior"] in ("NON-STRICT", "FAILED")
-             or r.get("behaviorClose") not in ("OK", "INFORMATIONAL"))
-print(f"strict check: {len(cases)} cases, {len(bad)} not strict: {' '.join(bad) or 'none'}")
-sys.exit(1 if bad else 0)
-PY
+  python3 tests/scripts/autobahn_strict.py "$out/reports/index.json" || status=1
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   pid=""
