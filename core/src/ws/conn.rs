@@ -73,6 +73,12 @@ pub struct Connection {
     transmit_closed: bool,
     /// Once `out` is drained the transport may be dropped.
     done: bool,
+    /// `Event::Closed` has been queued.
+    closed_reported: bool,
+    /// After an abortive end: keep reading (and dropping) input until the peer's end or
+    /// this deadline, so that closing the socket with unread input does not send a reset,
+    /// which can make the peer's kernel discard our last frames before it reads them.
+    linger_deadline: Option<Instant>,
     eof: bool,
     close_deadline: Option<Instant>,
     next_ping: Option<Instant>,
@@ -128,6 +134,8 @@ impl Connection {
             close_received: None,
             transmit_closed: false,
             done: false,
+            closed_reported: false,
+            linger_deadline: None,
             eof: false,
             close_deadline: None,
             next_ping: None,
@@ -295,14 +303,24 @@ impl Connection {
         self.end(CloseReason::Protocol(error));
     }
 
-    /// The connection is over: nothing more is read or written after `out` drains.
+    /// The connection is over: nothing more is written after `out` drains. An abortive end
+    /// (a fault, a failed or rejected handshake) lingers for the peer's end first.
     fn end(&mut self, reason: CloseReason) {
-        if matches!(self.phase, Phase::Closed) && self.done {
+        if self.closed_reported {
             return;
         }
+        self.closed_reported = true;
+        let abortive = matches!(
+            reason,
+            CloseReason::Protocol(_) | CloseReason::Handshake(_) | CloseReason::Rejected { .. }
+        );
         self.phase = Phase::Closed;
         self.transmit_closed = true;
-        self.done = true;
+        if abortive && !self.eof {
+            self.linger_deadline = Some(self.last_now + self.config.close_timeout);
+        } else {
+            self.done = true;
+        }
         self.close_deadline = None;
         self.next_ping = None;
         self.pong_deadline = None;
@@ -379,9 +397,13 @@ impl Machine for Connection {
         }
     }
 
-    fn handle_eof(&mut self, _now: Instant) {
+    fn handle_eof(&mut self, now: Instant) {
+        self.last_now = now;
         self.eof = true;
-        if self.close_sent && self.close_received.is_some() {
+        if self.closed_reported {
+            self.done = true; // the linger is over
+            self.linger_deadline = None;
+        } else if self.close_sent && self.close_received.is_some() {
             self.finish_normally();
         } else if !matches!(self.phase, Phase::Closed) {
             self.end(CloseReason::Abnormal);
@@ -390,6 +412,11 @@ impl Machine for Connection {
 
     fn handle_timeout(&mut self, now: Instant) {
         self.last_now = now;
+        if self.linger_deadline.is_some_and(|deadline| deadline <= now) {
+            self.linger_deadline = None;
+            self.done = true;
+            return;
+        }
         if self.close_deadline.is_some_and(|deadline| deadline <= now) {
             if self.close_received.is_some() {
                 self.finish_normally(); // the client waited long enough for the server's FIN
@@ -499,6 +526,7 @@ impl Machine for Connection {
             self.pong_deadline,
             self.idle_deadline,
             self.next_ping,
+            self.linger_deadline,
         ]
         .into_iter()
         .fold(None, earliest)

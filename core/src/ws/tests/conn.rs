@@ -278,10 +278,14 @@ fn peer_faults_send_their_close_code() {
             events(&mut server),
             [Event::Closed(CloseReason::Protocol(error))]
         );
-        assert!(server.is_finished() && server.is_transmit_closed());
-        // Input after the failure is ignored.
+        // FIN after the close frame, then linger: input is read and dropped until the
+        // peer's end, so that closing with unread input does not reset the connection.
+        assert!(server.is_transmit_closed() && !server.is_finished());
+        assert!(server.wants_read());
         assert_eq!(server.handle_input(Instant::ZERO, b"junk"), 4);
         assert!(events(&mut server).is_empty());
+        server.handle_eof(Instant::ZERO);
+        assert!(server.is_finished());
     }
 }
 
@@ -387,6 +391,11 @@ fn bad_upgrade_requests_get_their_status() {
         events(&mut server).as_slice(),
         [Event::Closed(CloseReason::Handshake(_))]
     ));
+    // The server lingers for the client's end, at most the close timeout.
+    assert!(server.is_transmit_closed() && !server.is_finished());
+    let linger = server.poll_timeout().expect("a linger deadline");
+    assert_eq!(linger, Instant::ZERO + Config::default().close_timeout);
+    server.handle_timeout(linger);
     assert!(server.is_finished());
 }
 
@@ -507,6 +516,8 @@ fn a_fault_behind_a_message_waits_for_the_application() {
     let wire = transmitted(&mut server);
     assert_eq!(&wire[..2], [0x81, 13], "the echo goes out first");
     assert_eq!(&wire[15..], close_frame(CloseCode::PROTOCOL_ERROR));
+    assert!(!server.is_finished(), "lingers for the peer's end");
+    server.handle_eof(Instant::ZERO);
     assert!(server.is_finished());
 }
 
