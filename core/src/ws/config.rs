@@ -26,6 +26,10 @@ pub struct Config {
     pub pong_timeout: Duration,
     /// Start the closing handshake (1001) after this long without input; `None` never.
     pub idle_timeout: Option<Duration>,
+    /// End the connection if the upgrade handshake is not complete this long after the
+    /// machine first sees the time (a server: the request head, then the application's
+    /// answer; a client: the response). `None` waits forever.
+    pub handshake_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -38,6 +42,7 @@ impl Default for Config {
             ping_interval: None,
             pong_timeout: Duration::from_secs(15),
             idle_timeout: None,
+            handshake_timeout: Some(Duration::from_secs(10)),
         }
     }
 }

@@ -36,6 +36,21 @@ const EVENT_COST: usize = 64;
 /// (while making us answer pings) meets backpressure instead of growing our memory.
 const OUT_HIGH_WATER: usize = 1024 * 1024;
 
+/// Ping and pong events queued at most: past this, new ones are not reported (pongs are
+/// still sent), so a peer's pings are answered even while the application only writes.
+const MAX_QUEUED_CONTROL_EVENTS: usize = 32;
+
+/// The handshake timer: armed from the first time the machine is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HandshakeTimer {
+    /// Waiting for a first `now`: `poll_timeout` asks for it at once.
+    Unarmed,
+    /// The handshake must be complete by then.
+    At(Instant),
+    /// No timer (disabled, or the handshake is over).
+    Off,
+}
+
 /// Where the connection is.
 #[derive(Debug)]
 enum Phase {
@@ -67,6 +82,8 @@ pub struct Connection {
     events: VecDeque<Event>,
     /// What queued events cost (payload plus [`EVENT_COST`]); input stops while they pile up.
     queued_bytes: usize,
+    /// Ping and pong events in `events`.
+    queued_control_events: usize,
     close_sent: bool,
     close_received: Option<(Option<CloseCode>, String)>,
     /// No frame will be written any more: the transport's write half may close.
@@ -80,6 +97,7 @@ pub struct Connection {
     /// which can make the peer's kernel discard our last frames before it reads them.
     linger_deadline: Option<Instant>,
     eof: bool,
+    handshake_timer: HandshakeTimer,
     close_deadline: Option<Instant>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
@@ -130,6 +148,7 @@ impl Connection {
             out: BytesMut::new(),
             events: VecDeque::new(),
             queued_bytes: 0,
+            queued_control_events: 0,
             close_sent: false,
             close_received: None,
             transmit_closed: false,
@@ -137,6 +156,10 @@ impl Connection {
             closed_reported: false,
             linger_deadline: None,
             eof: false,
+            handshake_timer: match config.handshake_timeout {
+                Some(_) => HandshakeTimer::Unarmed,
+                None => HandshakeTimer::Off,
+            },
             close_deadline: None,
             next_ping: None,
             pong_deadline: None,
@@ -214,6 +237,7 @@ impl Connection {
 
     fn open(&mut self, now: Instant, subprotocol: Option<String>) {
         self.phase = Phase::Open;
+        self.handshake_timer = HandshakeTimer::Off;
         self.events.push_back(Event::Open { subprotocol });
         self.next_ping = self.config.ping_interval.map(|every| now + every);
         self.touch(now);
@@ -321,6 +345,7 @@ impl Connection {
         } else {
             self.done = true;
         }
+        self.handshake_timer = HandshakeTimer::Off;
         self.close_deadline = None;
         self.next_ping = None;
         self.pong_deadline = None;
@@ -329,6 +354,12 @@ impl Connection {
     }
 
     fn enqueue(&mut self, event: Event) {
+        if is_control(&event) {
+            if self.queued_control_events >= MAX_QUEUED_CONTROL_EVENTS {
+                return; // already answered; reporting it is not worth unbounded memory
+            }
+            self.queued_control_events += 1;
+        }
         self.answering |= matches!(event, Event::Message(_));
         self.queued_bytes += cost(&event);
         self.events.push_back(event);
@@ -412,6 +443,18 @@ impl Machine for Connection {
 
     fn handle_timeout(&mut self, now: Instant) {
         self.last_now = now;
+        match self.handshake_timer {
+            HandshakeTimer::Unarmed => {
+                let timeout = self.config.handshake_timeout.unwrap_or_default();
+                self.handshake_timer = HandshakeTimer::At(now + timeout);
+            }
+            HandshakeTimer::At(deadline) if deadline <= now => {
+                self.handshake_timer = HandshakeTimer::Off;
+                self.end(CloseReason::Timeout(TimeoutKind::Handshake));
+                return;
+            }
+            _ => {}
+        }
         if self.linger_deadline.is_some_and(|deadline| deadline <= now) {
             self.linger_deadline = None;
             self.done = true;
@@ -517,11 +560,20 @@ impl Machine for Connection {
         }
         let event = self.events.pop_front()?;
         self.queued_bytes = self.queued_bytes.saturating_sub(cost(&event));
+        if is_control(&event) {
+            self.queued_control_events -= 1;
+        }
         Some(event)
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
+        let handshake = match self.handshake_timer {
+            HandshakeTimer::Unarmed => Some(Instant::ZERO), // at once: the timer arms itself
+            HandshakeTimer::At(deadline) => Some(deadline),
+            HandshakeTimer::Off => None,
+        };
         [
+            handshake,
             self.close_deadline,
             self.pong_deadline,
             self.idle_deadline,
@@ -547,6 +599,11 @@ impl Machine for Connection {
     fn is_finished(&self) -> bool {
         self.done && self.out.is_empty()
     }
+}
+
+/// Whether the event only reports a control frame that was already handled.
+fn is_control(event: &Event) -> bool {
+    matches!(event, Event::Ping(_) | Event::Pong(_))
 }
 
 /// What an event costs against the queue budget: its payload plus a fixed share.

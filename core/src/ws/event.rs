@@ -92,6 +92,8 @@ pub enum CloseReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimeoutKind {
+    /// The upgrade handshake did not complete in time.
+    Handshake,
     /// The peer did not complete the closing handshake in time.
     CloseHandshake,
     /// A ping went unanswered.

@@ -544,3 +544,59 @@ fn a_fault_while_the_application_answers_waits_too() {
     assert_eq!(&wire[..7], [0x81, 5, b'H', b'e', b'l', b'l', b'o']);
     assert_eq!(&wire[7..], close_frame(CloseCode::PROTOCOL_ERROR));
 }
+
+#[test]
+fn a_silent_client_meets_the_handshake_timeout() {
+    let mut server = server(Config::default());
+    // Unarmed: the machine asks for the time at once, then arms itself from it.
+    assert_eq!(server.poll_timeout(), Some(Instant::ZERO));
+    let start = Instant::ZERO + Duration::from_secs(3);
+    server.handle_timeout(start);
+    let deadline = server.poll_timeout().expect("a handshake deadline");
+    assert_eq!(deadline, start + Duration::from_secs(10));
+    server.handle_input(start, b"GET / HTTP/1.1\r\n"); // a partial head does not reset it
+    assert_eq!(server.poll_timeout(), Some(deadline));
+    server.handle_timeout(deadline);
+    assert_eq!(
+        events(&mut server),
+        [Event::Closed(CloseReason::Timeout(TimeoutKind::Handshake))]
+    );
+
+    // A completed handshake turns the timer off; `None` never arms it.
+    let pair = open_pair(Config::default(), LinkConfig::default());
+    assert_eq!(pair.a.poll_timeout(), None);
+    assert_eq!(pair.b.poll_timeout(), None);
+    let untimed = Config {
+        handshake_timeout: None,
+        ..Config::default()
+    };
+    assert_eq!(client(untimed).poll_timeout(), None);
+}
+
+/// Pings keep being answered while the application never reads events: only the reports
+/// are capped, not the pongs.
+#[test]
+fn pings_are_answered_while_the_application_only_writes() {
+    let mut server = open_server(Config::default());
+    let ping = masked(Opcode::Ping, true, b"are you there");
+    for round in 0..1000 {
+        assert_eq!(
+            server.handle_input(Instant::ZERO, &ping),
+            ping.len(),
+            "{round}"
+        );
+        let pong = transmitted(&mut server);
+        assert_eq!(
+            pong[..2],
+            [0x8A, 13],
+            "round {round}: a pong with the payload"
+        );
+        assert!(server.wants_read());
+    }
+    let reported = events(&mut server);
+    assert_eq!(reported.len(), 32, "reports are capped");
+    assert!(reported.iter().all(|e| matches!(e, Event::Ping(_))));
+    // Consuming the reports makes room for new ones.
+    server.handle_input(Instant::ZERO, &ping);
+    assert_eq!(events(&mut server).len(), 1);
+}
