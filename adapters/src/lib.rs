@@ -12,6 +12,10 @@
 //! - [`driver`]: one generic driver per runtime that runs any machine over a transport:
 //!   [`driver::smol`] (feature `smol`, the default), `driver::tokio` (feature `tokio`) and
 //!   `driver::blocking` (feature `blocking`), sharing one runtime-free pump.
+//! - `net`: Ktor-style sockets (`a_socket(...)`): TCP, UDP and Unix sockets whose
+//!   connections hand out byte channels.
+//! - `ws`: WebSocket `connect`/`accept` on each runtime and a `WebSocket` of messages
+//!   (`Stream`/`Sink`, split halves, `close(code, reason)`).
 //!
 //! ```
 //! use wirestate::chan::{byte_channel, PipeConfig};
@@ -35,6 +39,8 @@ pub mod driver;
 pub mod net;
 mod park;
 mod rng;
+#[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
+pub mod ws;
 
 pub use rng::os_rng;
 

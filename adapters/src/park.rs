@@ -53,7 +53,6 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 /// Like [`block_on_poll`], but gives up at `deadline` and returns `None`.
-#[allow(dead_code)]
 pub(crate) fn block_on_poll_until<T>(
     deadline: Instant,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,

@@ -13,6 +13,7 @@ use std::time::Duration;
 pub mod app;
 pub mod peers;
 pub mod ticker;
+pub mod ws_peers;
 
 /// Every test, and every blocking call in a peer, gives up after this long.
 pub const LIMIT: Duration = Duration::from_secs(20);

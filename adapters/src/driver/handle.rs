@@ -63,6 +63,9 @@ pub(crate) struct State<M> {
     driver_waker: Option<Waker>,
     /// Woken (once per registration) when the machine may have new events.
     event_waker: Option<Waker>,
+    /// Woken (once per registration) when the driver made progress: see
+    /// [`Connection::poll_watch`].
+    watch_waker: Option<Waker>,
     /// A driver has started on this connection.
     attached: bool,
     /// How the driver stopped; `None` while it runs (or before it starts).
@@ -80,9 +83,12 @@ impl<M> State<M> {
         }
     }
 
-    /// Wakes whoever waits for events: the machine may have some.
+    /// Wakes whoever waits for events or watches the machine: it may have changed.
     pub(crate) fn wake_events(&mut self) {
         if let Some(waker) = self.event_waker.take() {
+            waker.wake();
+        }
+        if let Some(waker) = self.watch_waker.take() {
             waker.wake();
         }
     }
@@ -268,6 +274,7 @@ impl<M: Machine> Connection<M> {
                     machine,
                     driver_waker: None,
                     event_waker: None,
+                    watch_waker: None,
                     attached: false,
                     outcome: None,
                     app_handles: 1,
@@ -323,6 +330,26 @@ impl<M: Machine> Connection<M> {
             }
             Err(()) => Poll::Pending,
         }
+    }
+
+    /// `Ready(true)` once `ready` holds for the machine, `Ready(false)` once the driver has
+    /// stopped without it; `Pending` registers `cx`'s waker, woken whenever the driver fed
+    /// input, fired a timer, took a transmit or stopped. This is how a writer waits for
+    /// room (a machine's buffered output to drain) without consuming events. One watcher at
+    /// a time (the most recent is woken), apart from the event waiter.
+    pub fn poll_watch(&self, cx: &mut Context<'_>, ready: impl FnOnce(&M) -> bool) -> Poll<bool> {
+        let mut state = self.lock();
+        if ready(&state.machine) {
+            return Poll::Ready(true);
+        }
+        if state.is_stopped() {
+            return Poll::Ready(false);
+        }
+        match &mut state.watch_waker {
+            Some(current) if current.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 
     /// Waits for the next event; `None` once the driver has stopped and no events are left.

@@ -1,0 +1,61 @@
+//! WebSocket (RFC 6455) on smol, tokio and blocking std: `connect` to a `ws://` URL,
+//! `accept` on a server's TCP stream, then a [`WebSocket`] of messages.
+//!
+//! The protocol is the core's [`ws::Connection`](wirestate_core::ws::Connection) machine;
+//! a driver spawned by `connect`/`accept` moves its bytes, answers pings, echoes the
+//! peer's close and fires its timers, whether or not the application is reading.
+//!
+//! | runtime | functions | the socket |
+//! |---|---|---|
+//! | smol (feature `smol`) | [`smol::connect`], [`smol::accept`], `_with` variants | [`WebSocket`]: `Stream` + `Sink`, `recv`/`send`, [`split`](WebSocket::split) |
+//! | tokio (feature `tokio`) | `tokio::connect`, `tokio::accept`, `_with` variants | the same [`WebSocket`] |
+//! | blocking (feature `blocking`) | `blocking::connect`, `blocking::accept` | `blocking::WebSocket`: blocking `recv`/`send`/`close`, an `Iterator` |
+//!
+//! An echo server on smol, accepting only the `echo` subprotocol:
+//!
+//! ```no_run
+//! # #[cfg(feature = "smol")]
+//! # fn main() -> std::io::Result<()> {
+//! use wirestate::core::http::{Accept, Reject};
+//! use wirestate::ws::{self, ServerOptions};
+//!
+//! smol::block_on(async {
+//!     let listener = smol::net::TcpListener::bind("127.0.0.1:9001").await?;
+//!     loop {
+//!         let (stream, _) = listener.accept().await?;
+//!         smol::spawn(async move {
+//!             let policy = |request: &wirestate::core::http::UpgradeRequest| {
+//!                 match request.subprotocols().iter().any(|p| p == "echo") {
+//!                     true => Ok(Accept::new().subprotocol("echo")),
+//!                     false => Err(Reject::new(400).body("the echo subprotocol is required")),
+//!                 }
+//!             };
+//!             let mut socket = ws::smol::accept_with(stream, &ServerOptions::default(), policy).await?;
+//!             while let Some(message) = socket.recv().await? {
+//!                 socket.send(message).await?;
+//!             }
+//!             Ok::<(), ws::Error>(())
+//!         })
+//!         .detach();
+//!     }
+//! })
+//! # }
+//! # #[cfg(not(feature = "smol"))]
+//! # fn main() {}
+//! ```
+
+#[cfg(feature = "blocking")]
+pub mod blocking;
+mod error;
+mod handshake;
+mod options;
+#[cfg(feature = "smol")]
+pub mod smol;
+mod socket;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+pub use error::Error;
+pub use handshake::{Policy, accept_all};
+pub use options::{ClientOptions, DEFAULT_SEND_HIGH_WATER, ServerOptions, WsUrl};
+pub use socket::{ReadHalf, WebSocket, WriteHalf};

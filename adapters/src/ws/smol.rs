@@ -1,0 +1,58 @@
+//! WebSocket on smol: `connect` and `accept`, the driver spawned on smol's global executor.
+
+use smol::net::TcpStream;
+use wirestate_core::ws;
+
+use super::handshake::{self, Policy, accept_all};
+use super::{ClientOptions, Error, ServerOptions, WebSocket, WsUrl};
+use crate::driver::{self, Connection};
+
+/// Connects to a `ws://` URL with default options.
+///
+/// ```no_run
+/// # fn main() -> Result<(), wirestate::ws::Error> {
+/// smol::block_on(async {
+///     let mut socket = wirestate::ws::smol::connect("ws://127.0.0.1:9001/chat").await?;
+///     socket.send("hello").await?;
+///     if let Some(reply) = socket.recv().await? {
+///         println!("{}", reply.as_text().unwrap_or("(binary)"));
+///     }
+///     socket.close(wirestate::core::ws::CloseCode::NORMAL, "bye").await
+/// })
+/// # }
+/// ```
+pub async fn connect(url: &str) -> Result<WebSocket, Error> {
+    connect_with(url, &ClientOptions::default()).await
+}
+
+/// Connects to a `ws://` URL: TCP (no delay), then the upgrade handshake.
+pub async fn connect_with(url: &str, options: &ClientOptions) -> Result<WebSocket, Error> {
+    let url = WsUrl::parse(url)?;
+    let machine = handshake::client_machine(&url, options, crate::os_rng())?;
+    let stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
+    stream.set_nodelay(true)?;
+    let conn = Connection::new(machine);
+    smol::spawn(driver::smol::run(conn.clone(), stream)).detach();
+    handshake::open(conn, options.send_high_water, accept_all).await
+}
+
+/// Runs the server's side of the handshake on an accepted stream, accepting every valid
+/// upgrade.
+pub async fn accept(stream: TcpStream, options: &ServerOptions) -> Result<WebSocket, Error> {
+    accept_with(stream, options, accept_all).await
+}
+
+/// Runs the server's side of the handshake, letting `policy` accept or reject the request.
+/// A rejected upgrade is answered with the policy's status and returns
+/// [`Error::Rejected`].
+pub async fn accept_with(
+    stream: TcpStream,
+    options: &ServerOptions,
+    policy: impl Policy,
+) -> Result<WebSocket, Error> {
+    stream.set_nodelay(true)?;
+    let conn: Connection<ws::Connection> =
+        Connection::new(handshake::server_machine(options, crate::os_rng()));
+    smol::spawn(driver::smol::run(conn.clone(), stream)).detach();
+    handshake::open(conn, options.send_high_water, policy).await
+}

@@ -1,0 +1,352 @@
+//! [`WebSocket`] and its halves: messages in and out of a connection a driver runs.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use futures_sink::Sink;
+use wirestate_core::ws::{self, CloseCode, CloseReason, Command, Event, Message};
+
+use super::Error;
+use crate::driver::Connection;
+
+/// The shared connection. Dropping the last half without closing starts the closing
+/// handshake with 1001 (going away), which the driver completes on its own.
+#[derive(Debug)]
+struct Shared {
+    conn: Connection<ws::Connection>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let _ = self.conn.command(Command::Close {
+            code: CloseCode::GOING_AWAY,
+            reason: String::new(),
+        });
+    }
+}
+
+/// An open WebSocket connection, on any runtime: the driver that moves its bytes was
+/// spawned by [`connect`](super::smol::connect) or [`accept`](super::smol::accept) (or
+/// their tokio and blocking twins).
+///
+/// - Receive with [`recv`](WebSocket::recv) or as a [`Stream`] of `Result<Message, Error>`.
+///   Pings are answered and the peer's close is echoed by the connection itself; the
+///   stream ends after a clean closing handshake and yields [`Error::Closed`] once for any
+///   other end. Receiving is cancel-safe: a dropped `recv` future loses no message.
+/// - Send with [`send`](WebSocket::send) or as a [`Sink`] of [`Message`]s. Sending waits
+///   while more than the high-water mark is queued unsent (outgoing backpressure).
+/// - [`close`](WebSocket::close) runs the closing handshake to its end or to the
+///   configured close timeout.
+/// - [`split`](WebSocket::split) gives a [`ReadHalf`] and a [`WriteHalf`] for two tasks.
+///
+/// The halves share the connection through the driver's handle: each operation holds its
+/// short lock only to hand over a message, never across an `.await`, so neither half ever
+/// waits for the other.
+#[derive(Debug)]
+pub struct WebSocket {
+    reader: ReadHalf,
+    writer: WriteHalf,
+}
+
+impl WebSocket {
+    /// Wraps an open connection.
+    pub(crate) fn new(
+        conn: Connection<ws::Connection>,
+        subprotocol: Option<String>,
+        send_high_water: usize,
+    ) -> WebSocket {
+        let shared = Arc::new(Shared { conn });
+        WebSocket {
+            reader: ReadHalf {
+                shared: Arc::clone(&shared),
+                subprotocol,
+                peer_close: None,
+                ended: false,
+            },
+            writer: WriteHalf {
+                shared,
+                send_high_water,
+                close_sent: false,
+            },
+        }
+    }
+
+    /// The next message; `Ok(None)` once the connection ended cleanly.
+    pub async fn recv(&mut self) -> Result<Option<Message>, Error> {
+        self.reader.recv().await
+    }
+
+    /// Sends a message once the send queue is below its high-water mark.
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.writer.send(message).await
+    }
+
+    /// Sends a ping (at most 125 bytes).
+    pub fn ping(&mut self, payload: impl Into<bytes::Bytes>) -> Result<(), Error> {
+        self.writer.ping(payload)
+    }
+
+    /// Waits until every queued frame was handed to the transport.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        self.writer.flush().await
+    }
+
+    /// Closes with `code` and `reason` and waits for the end, discarding messages that
+    /// still arrive. `Ok` after a completed closing handshake; [`Error::Closed`] with
+    /// the reason otherwise (for example the close timeout).
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.writer.start_close(code, reason)?;
+        while self.reader.recv().await?.is_some() {}
+        Ok(())
+    }
+
+    /// The subprotocol both ends agreed on.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.reader.subprotocol()
+    }
+
+    /// The peer's close frame, once it arrived: its code (`None` for an empty close
+    /// frame) and reason.
+    pub fn peer_close(&self) -> Option<(Option<CloseCode>, &str)> {
+        self.reader.peer_close()
+    }
+
+    /// The connection handle underneath, for what this type does not cover.
+    pub fn connection(&self) -> &Connection<ws::Connection> {
+        &self.reader.shared.conn
+    }
+
+    /// Both halves, borrowed.
+    pub fn halves_mut(&mut self) -> (&mut ReadHalf, &mut WriteHalf) {
+        (&mut self.reader, &mut self.writer)
+    }
+
+    /// Splits into a read half and a write half that can move to different tasks.
+    pub fn split(self) -> (ReadHalf, WriteHalf) {
+        (self.reader, self.writer)
+    }
+}
+
+impl Stream for WebSocket {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.get_mut().reader).poll_next(cx)
+    }
+}
+
+impl Sink<Message> for WebSocket {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().writer.poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.get_mut().writer.start_send(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().writer.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Pin::new(&mut self.get_mut().writer).poll_close(cx)
+    }
+}
+
+/// The receiving half of a [`WebSocket`]: a [`Stream`] of messages.
+#[derive(Debug)]
+pub struct ReadHalf {
+    shared: Arc<Shared>,
+    subprotocol: Option<String>,
+    peer_close: Option<(Option<CloseCode>, String)>,
+    /// The connection's end was reported; every later receive is `Ok(None)`.
+    ended: bool,
+}
+
+impl ReadHalf {
+    /// The next message; `Ok(None)` once the connection ended cleanly (and after any end
+    /// was reported). Cancel-safe.
+    pub async fn recv(&mut self) -> Result<Option<Message>, Error> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next message (see [`recv`](ReadHalf::recv)).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Message>, Error>> {
+        if self.ended {
+            return Poll::Ready(Ok(None));
+        }
+        loop {
+            let event = match self.shared.conn.poll_event(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(event) => event,
+            };
+            match event {
+                Some(Event::Message(message)) => return Poll::Ready(Ok(Some(message))),
+                Some(Event::CloseReceived { code, reason }) => {
+                    self.peer_close = Some((code, reason));
+                }
+                Some(Event::Closed(reason)) => {
+                    self.ended = true;
+                    return Poll::Ready(match reason {
+                        CloseReason::Normal { .. } => Ok(None),
+                        other => Err(Error::Closed(other)),
+                    });
+                }
+                Some(_) => {} // pings, pongs: already answered
+                None => {
+                    // The driver stopped before the machine reported an end.
+                    self.ended = true;
+                    return Poll::Ready(match self.shared.conn.driver_result() {
+                        Some(Err(error)) => Err(Error::Io(error)),
+                        _ => Err(Error::Closed(CloseReason::Abnormal)),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The subprotocol both ends agreed on.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The peer's close frame, once it arrived.
+    pub fn peer_close(&self) -> Option<(Option<CloseCode>, &str)> {
+        self.peer_close
+            .as_ref()
+            .map(|(code, reason)| (*code, reason.as_str()))
+    }
+}
+
+impl Stream for ReadHalf {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx).map(Result::transpose)
+    }
+}
+
+/// The sending half of a [`WebSocket`]: a [`Sink`] of messages.
+#[derive(Debug)]
+pub struct WriteHalf {
+    shared: Arc<Shared>,
+    send_high_water: usize,
+    /// This half sent the close frame (as a sink being closed, or by `close`).
+    close_sent: bool,
+}
+
+impl WriteHalf {
+    /// Sends a message once the send queue is below its high-water mark.
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready(cx)).await?;
+        self.start_send(message.into())
+    }
+
+    /// Sends a ping (at most 125 bytes).
+    pub fn ping(&mut self, payload: impl Into<bytes::Bytes>) -> Result<(), Error> {
+        self.command(Command::Ping(payload.into()))
+    }
+
+    /// Waits until every queued frame was handed to the transport.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    /// Starts the closing handshake with `code` and `reason` and waits until the driver is
+    /// done: the handshake completed or timed out (the read half, if still polled, sees
+    /// how it ended).
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.start_close(code, reason)?;
+        poll_fn(|cx| self.poll_done(cx)).await
+    }
+
+    /// Ready once the send queue is below its high-water mark.
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let high_water = self.send_high_water;
+        match self.shared.conn.poll_watch(cx, |machine| {
+            !machine.is_open() || machine.buffered_amount() <= high_water
+        }) {
+            Poll::Ready(true) => Poll::Ready(Ok(())),
+            Poll::Ready(false) => Poll::Ready(Err(Error::AlreadyClosed)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Queues a message without waiting (after [`poll_ready`](WriteHalf::poll_ready)).
+    pub fn start_send(&mut self, message: Message) -> Result<(), Error> {
+        self.command(Command::Send(message))
+    }
+
+    /// Ready once every queued frame was handed to the transport.
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self
+            .shared
+            .conn
+            .poll_watch(cx, |machine| machine.buffered_amount() == 0)
+        {
+            Poll::Ready(true) => Poll::Ready(Ok(())),
+            Poll::Ready(false) => Poll::Ready(Err(Error::AlreadyClosed)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Starts the closing handshake, unless it has started already.
+    fn start_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let close = Command::Close {
+            code,
+            reason: reason.to_string(),
+        };
+        match self.command(close) {
+            Ok(()) | Err(Error::AlreadyClosed) => {
+                self.close_sent = true;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Ready once the driver has stopped: `Ok` unless the transport failed.
+    fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.shared.conn.poll_watch(cx, |_| false) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(_) => Poll::Ready(match self.shared.conn.driver_result() {
+                Some(Err(error)) => Err(Error::Io(error)),
+                _ => Ok(()),
+            }),
+        }
+    }
+
+    fn command(&self, command: Command) -> Result<(), Error> {
+        self.shared.conn.command(command).map_err(Error::from_usage)
+    }
+}
+
+impl Sink<Message> for WriteHalf {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.get_mut().start_send(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_flush(cx)
+    }
+
+    /// Sends a normal close (1000) once, then waits until the driver is done.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if !this.close_sent {
+            this.start_close(CloseCode::NORMAL, "")?;
+        }
+        this.poll_done(cx)
+    }
+}
