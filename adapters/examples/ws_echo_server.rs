@@ -11,22 +11,26 @@ use std::io;
 use std::net::TcpListener;
 
 use args::{Args, Runtime, announce};
-use wirestate::core::ws::{self, Command, Event};
-use wirestate::driver::{self, Connection};
+use wirestate::ws::{self, ServerOptions};
 
 fn main() -> io::Result<()> {
     let args = Args::parse("ws_echo_server --listen HOST:PORT [--runtime smol|tokio|blocking]");
     let listener = TcpListener::bind(args.get("listen", "127.0.0.1:9001"))?;
     announce(listener.local_addr()?);
+    let options = ServerOptions::default();
     match args.runtime() {
         Runtime::Smol => smol::block_on(async {
             let listener = smol::net::TcpListener::try_from(listener)?;
             loop {
                 let (stream, _) = listener.accept().await?;
-                stream.set_nodelay(true)?;
-                let conn = Connection::new(server());
-                smol::spawn(driver::smol::run(conn.clone(), stream)).detach();
-                smol::spawn(async move { echo(&conn).await }).detach();
+                smol::spawn(async move {
+                    let mut socket = ws::smol::accept(stream, &options).await?;
+                    while let Some(message) = socket.recv().await? {
+                        socket.send(message).await?;
+                    }
+                    Ok::<(), ws::Error>(())
+                })
+                .detach();
             }
         }),
         Runtime::Tokio => tokio::runtime::Runtime::new()?.block_on(async {
@@ -34,51 +38,24 @@ fn main() -> io::Result<()> {
             let listener = tokio::net::TcpListener::from_std(listener)?;
             loop {
                 let (stream, _) = listener.accept().await?;
-                stream.set_nodelay(true)?;
-                let conn = driver::tokio::connection(server());
-                tokio::spawn(driver::tokio::run(conn.clone(), stream));
-                tokio::spawn(async move { echo(&conn).await });
+                tokio::spawn(async move {
+                    let mut socket = ws::tokio::accept(stream, &options).await?;
+                    while let Some(message) = socket.recv().await? {
+                        socket.send(message).await?;
+                    }
+                    Ok::<(), ws::Error>(())
+                });
             }
         }),
         Runtime::Blocking => loop {
             let (stream, _) = listener.accept()?;
-            stream.set_nodelay(true)?;
-            let conn = Connection::new(server());
-            driver::blocking::spawn(conn.clone(), stream)?;
-            std::thread::spawn(move || echo_blocking(&conn));
+            std::thread::spawn(move || {
+                let mut socket = ws::blocking::accept(stream, &options)?;
+                while let Some(message) = socket.recv()? {
+                    socket.send(message)?;
+                }
+                Ok::<(), ws::Error>(())
+            });
         },
-    }
-}
-
-fn server() -> ws::Connection {
-    ws::Connection::server(ws::Config::default(), wirestate::os_rng())
-}
-
-/// What to do with one event; `false` once the connection is over.
-fn answer(conn: &Connection<ws::Connection>, event: Event) -> bool {
-    let command = match event {
-        Event::UpgradeRequest(_) => Command::Accept(Default::default()),
-        Event::Message(message) => Command::Send(message),
-        Event::Closed(_) => return false,
-        _ => return true,
-    };
-    // A message arriving while we close is not an error worth reporting.
-    let _ = conn.command(command);
-    true
-}
-
-async fn echo(conn: &Connection<ws::Connection>) {
-    while let Some(event) = conn.next_event().await {
-        if !answer(conn, event) {
-            break;
-        }
-    }
-}
-
-fn echo_blocking(conn: &Connection<ws::Connection>) {
-    while let Some(event) = conn.wait_event() {
-        if !answer(conn, event) {
-            break;
-        }
     }
 }

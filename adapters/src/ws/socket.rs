@@ -94,13 +94,20 @@ impl WebSocket {
         self.writer.flush().await
     }
 
-    /// Closes with `code` and `reason` and waits for the end, discarding messages that
-    /// still arrive. `Ok` after a completed closing handshake; [`Error::Closed`] with
-    /// the reason otherwise (for example the close timeout).
+    /// Closes with `code` and `reason` (unless the connection is closing or over already)
+    /// and waits for the end, discarding messages that still arrive, until the driver has
+    /// written everything and let go of the transport. `Ok` after a completed closing
+    /// handshake; [`Error::Closed`] with the reason otherwise (for example the close
+    /// timeout). Also the way to wait for the end after `recv` reported it.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.writer.start_close(code, reason)?;
-        while self.reader.recv().await?.is_some() {}
-        Ok(())
+        let drained = async {
+            while self.reader.recv().await?.is_some() {}
+            Ok(())
+        }
+        .await;
+        poll_fn(|cx| self.writer.poll_done(cx)).await?;
+        drained
     }
 
     /// The subprotocol both ends agreed on.

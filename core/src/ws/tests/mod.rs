@@ -6,6 +6,8 @@ use alloc::vec::Vec;
 mod close;
 #[cfg(feature = "testing")]
 mod conn;
+#[cfg(feature = "testing")]
+mod conversation;
 mod decode;
 mod encode;
 mod errors;
