@@ -234,7 +234,7 @@ async fn large(peer: &Peer) -> Result<String, String> {
 async fn many(peer: &Peer) -> Result<String, String> {
     let message = |i: usize| {
         if i % 2 == 0 {
-            Message::Text(format!("message {i} ✓"))
+            Message::Text(format!("message {i} ✓").into())
         } else {
             Message::Binary(Bytes::from(format!("binary {i}").into_bytes()))
         }

@@ -315,7 +315,7 @@ fn encode_contenders() -> [Pass<'static>; 4] {
         into_buffer(encode_wirestate),
         into_buffer(move |out| {
             for _ in 0..FRAMES {
-                let message = Message::Text(black_box(TEXT).to_owned());
+                let message = Message::Text(black_box(TEXT).into());
                 client.command(NOW, Command::Send(message)).unwrap();
             }
             out.extend_from_slice(&client.poll_transmit().unwrap());
@@ -444,7 +444,7 @@ fn report_allocations(wire: &[u8]) {
     let (n, batches) = (ALLOC_MESSAGES, ALLOC_MESSAGES / FRAMES);
     println!("\nheap allocations per message, steady state ({n} messages after warm-up; goal 0)");
     let (mut client, mut server) = open_pair();
-    let text = || Message::Text(black_box(TEXT).to_owned());
+    let text = || Message::Text(black_box(TEXT).into());
     let mut receive = || {
         let before = allocations();
         assert_eq!(server.handle_input(NOW, &wire[..FRAME_LEN]), FRAME_LEN);

@@ -137,7 +137,7 @@ fn split_halves_work_from_two_tasks() {
         let sender = smol::spawn(async move {
             for i in 0..COUNT {
                 let message = match i % 3 {
-                    0 => Message::Text(format!("message {i}")),
+                    0 => Message::Text(format!("message {i}").into()),
                     1 => Message::Binary(pattern(i * 37 % 5000, i as u64).into()),
                     _ => Message::Binary(pattern(70_000, i as u64).into()),
                 };
@@ -148,7 +148,7 @@ fn split_halves_work_from_two_tasks() {
         for i in 0..COUNT {
             let message = reader.recv().await.unwrap().expect("an echo");
             let expected = match i % 3 {
-                0 => Message::Text(format!("message {i}")),
+                0 => Message::Text(format!("message {i}").into()),
                 1 => Message::Binary(pattern(i * 37 % 5000, i as u64).into()),
                 _ => Message::Binary(pattern(70_000, i as u64).into()),
             };
@@ -299,7 +299,10 @@ fn cancelled_receives_lose_no_message() {
             };
             match future::or(recv, timeout).await {
                 Some(message) => {
-                    assert_eq!(message.unwrap(), Some(Message::Text(format!("{next}"))));
+                    assert_eq!(
+                        message.unwrap(),
+                        Some(Message::Text(format!("{next}").into()))
+                    );
                     next += 1;
                 }
                 None => cancelled += 1,

@@ -44,7 +44,7 @@ fn echo_server(
 
 fn nth(i: usize) -> Message {
     match i % 2 {
-        0 => Message::Text(format!("message {i}")),
+        0 => Message::Text(format!("message {i}").into()),
         _ => Message::Binary(pattern(i * 131 % 100_000, i as u64).into()),
     }
 }

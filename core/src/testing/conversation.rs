@@ -34,7 +34,7 @@ const MAX_TURNS_PER_INSTANT: usize = 100_000;
 /// // The application under test: answers every text message with its length.
 /// let mut talk = Conversation::new(|event: &Event| match event {
 ///     Event::Message(Message::Text(text)) => {
-///         vec![Command::Send(Message::Text(text.len().to_string()))]
+///         vec![Command::Send(text.len().to_string().into())]
 ///     }
 ///     _ => vec![],
 /// });

@@ -6,13 +6,14 @@ use core::fmt;
 
 use super::close::{CloseBuildError, CloseCode};
 use super::error::ProtocolError;
+use super::text::Text;
 use crate::http::{Accept, HandshakeError, Reject, UpgradeRequest};
 
 /// A complete message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A text message, checked to be UTF-8.
-    Text(String),
+    Text(Text),
     /// A binary message.
     Binary(Bytes),
 }
@@ -34,7 +35,7 @@ impl Message {
     /// The text, if this is a text message.
     pub fn as_text(&self) -> Option<&str> {
         match self {
-            Message::Text(text) => Some(text),
+            Message::Text(text) => Some(text.as_str()),
             Message::Binary(_) => None,
         }
     }
@@ -48,9 +49,15 @@ impl Message {
     }
 }
 
+impl From<Text> for Message {
+    fn from(text: Text) -> Self {
+        Message::Text(text)
+    }
+}
+
 impl From<String> for Message {
     fn from(text: String) -> Self {
-        Message::Text(text)
+        Message::Text(text.into())
     }
 }
 

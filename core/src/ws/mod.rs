@@ -55,6 +55,7 @@ mod opcode;
 mod recv;
 mod rules;
 mod send;
+mod text;
 mod utf8;
 
 pub use close::{CloseBuildError, CloseCode, ClosePayload, MAX_CLOSE_REASON_LEN};
@@ -67,6 +68,7 @@ pub use frame::{FrameHeader, MAX_CONTROL_PAYLOAD_LEN, MAX_HEADER_LEN};
 pub use mask::apply_mask;
 pub use opcode::Opcode;
 pub use rules::{DEFAULT_MAX_PAYLOAD_LEN, FrameRules, Role, RsvBits};
+pub use text::Text;
 pub use utf8::{Utf8Error, Utf8Validator};
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use super::frame::FrameHeader;
 use super::mask::apply_mask;
 use super::opcode::Opcode;
 use super::rules::FrameRules;
+use super::text::Text;
 use super::utf8::Utf8Validator;
 
 /// A complete unit the connection acts on.
@@ -37,13 +38,17 @@ struct Frame {
     control: Vec<u8>,
 }
 
-/// The data message being reassembled.
+/// The data message being reassembled (its bytes are the tail of the arena).
 #[derive(Debug)]
 struct Partial {
     text: bool,
-    data: BytesMut,
     utf8: Utf8Validator,
 }
+
+/// The arena's usual size. Messages are split off it, so that receiving small messages
+/// costs no allocation of its own: one buffer serves many messages, and is reused whole
+/// once the application has dropped them all.
+const ARENA_CAPACITY: usize = 64 * 1024;
 
 /// Turns received bytes into messages and control frames.
 #[derive(Debug)]
@@ -51,6 +56,8 @@ pub(crate) struct Receiver {
     decoder: HeaderDecoder,
     frame: Option<Frame>,
     message: Option<Partial>,
+    /// Payload of the message being reassembled; complete messages are split off.
+    arena: BytesMut,
     max_message: usize,
 }
 
@@ -60,6 +67,7 @@ impl Receiver {
             decoder: HeaderDecoder::new(rules),
             frame: None,
             message: None,
+            arena: BytesMut::new(),
             max_message,
         }
     }
@@ -117,17 +125,29 @@ impl Receiver {
                 (None, opcode) => {
                     self.message = Some(Partial {
                         text: opcode == Opcode::Text,
-                        data: BytesMut::new(),
                         utf8: Utf8Validator::new(),
                     });
                 }
                 (Some(_), _) => {}
             }
-            let held = self.message.as_ref().map_or(0, |m| m.data.len()) as u64;
+            let held = self.arena.len() as u64;
             if held + header.payload_len > self.max_message as u64 {
                 return Err(ProtocolError::MessageTooBig {
                     max: self.max_message as u64,
                 });
+            }
+            // Room for this frame's payload (within the limit just checked): at least an
+            // arena's worth, and doubling a growing message so that reassembly stays
+            // linear, but never past the message limit.
+            let need = header.payload_len as usize;
+            if self.arena.capacity() - self.arena.len() < need {
+                let room_to_limit = self.max_message - self.arena.len();
+                let grow = need
+                    .max(self.arena.len())
+                    .max(ARENA_CAPACITY)
+                    .min(room_to_limit)
+                    .max(need);
+                self.arena.reserve(grow);
             }
         }
         let control = if header.opcode.is_control() {
@@ -151,14 +171,14 @@ impl Receiver {
             &mut frame.control
         } else {
             let message = self.message.as_mut().expect("a data frame has a message");
-            let start = message.data.len();
-            message.data.extend_from_slice(chunk);
+            let start = self.arena.len();
+            self.arena.extend_from_slice(chunk);
             if let Some(key) = frame.header.mask {
-                apply_mask(&mut message.data[start..], key, offset);
+                apply_mask(&mut self.arena[start..], key, offset);
             }
             if message.text {
                 // Fail fast: invalid UTF-8 is reported at the first bad byte (RFC 6455 §8.1).
-                message.utf8.feed(&message.data[start..])?;
+                message.utf8.feed(&self.arena[start..])?;
             }
             return Ok(());
         };
@@ -187,15 +207,12 @@ impl Receiver {
                 let mut message = self.message.take().expect("a data frame has a message");
                 if message.text {
                     message.utf8.finish()?;
-                    // The buffer becomes the String's: no second copy.
-                    let text = String::from_utf8(Vec::from(message.data))
-                        .map_err(|_| ProtocolError::InvalidUtf8)?;
-                    Ok(Some(Received::Message(Message::Text(text))))
-                } else {
-                    Ok(Some(Received::Message(Message::Binary(
-                        message.data.freeze(),
-                    ))))
                 }
+                let payload = self.arena.split().freeze();
+                Ok(Some(Received::Message(match message.text {
+                    true => Message::Text(Text::from_checked(payload)),
+                    false => Message::Binary(payload),
+                })))
             }
         }
     }
