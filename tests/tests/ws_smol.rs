@@ -207,7 +207,10 @@ fn send_meets_backpressure_from_a_peer_that_does_not_read() {
                 sent < 256 << 20,
                 "256 MiB went out to a peer that reads nothing"
             );
-            let send = async { Some(socket.send(chunk.clone()).await.unwrap()) };
+            let send = async {
+                socket.send(chunk.clone()).await.unwrap();
+                Some(())
+            };
             let timeout = async {
                 smol::Timer::after(Duration::from_millis(300)).await;
                 None
