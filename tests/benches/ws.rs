@@ -428,18 +428,16 @@ fn report_unmask() {
 
 /// Allocations per call of `op`, over `calls` calls after `calls / 10` warm-up calls.
 fn allocs_per(calls: usize, mut op: impl FnMut()) -> f64 {
-    (0..calls / 10).for_each(|_| op());
+    (0..(calls / 10).max(100)).for_each(|_| op());
     let before = allocations();
     (0..calls).for_each(|_| op());
     (allocations() - before) as f64 / calls as f64
 }
 
-/// Where they come from (core/src/ws): per text message, recv.rs copies the payload into a
-/// new `BytesMut` and then `to_vec`s it into the `String`; per `handle_input` call,
-/// conn.rs `frame_input` collects the units in a new `Vec` (a binary message takes 2 per
-/// frame alone: no `to_vec`). Sending allocates nothing once the transmitted `Bytes` is
-/// dropped before the next send (the `BytesMut` reclaims its buffer; kept alive, each
-/// transmit costs about 2); the caller's `String` in `Message::Text` is one allocation.
+/// Receiving splits each payload off a shared arena (core/src/ws/arena.rs), which is reused
+/// once the application dropped its messages: no allocation per message. Sending allocates
+/// nothing once the transmitted `Bytes` is dropped before the next send (the `BytesMut`
+/// reclaims its buffer); the caller's text in `Message::Text` is one allocation.
 fn report_allocations(wire: &[u8]) {
     let (n, batches) = (ALLOC_MESSAGES, ALLOC_MESSAGES / FRAMES);
     println!("\nheap allocations per message, steady state ({n} messages after warm-up; goal 0)");
@@ -463,8 +461,8 @@ fn report_allocations(wire: &[u8]) {
         (0..FRAMES).for_each(|_| expect_text(server.poll_event()));
     }) / FRAMES as f64;
     println!(
-        "  receive: {one:.2} with one frame per handle_input ({input:.2} in handle_input, \
-         {event:.2} in poll_event), {batch:.2} with {FRAMES} per call ({} the goal)",
+        "  receive: {one:.4} with one frame per handle_input ({input:.4} in handle_input, \
+         {event:.4} in poll_event), {batch:.4} with {FRAMES} per call ({} the goal)",
         verdict(one == 0.0 && batch == 0.0),
     );
     let string = allocs_per(n, || drop(black_box(text())));

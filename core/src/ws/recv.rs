@@ -3,8 +3,9 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
+use super::arena::Arena;
 use super::close::{CloseCode, ClosePayload};
 use super::decode::{HeaderDecoder, HeaderStatus};
 use super::error::ProtocolError;
@@ -45,11 +46,6 @@ struct Partial {
     utf8: Utf8Validator,
 }
 
-/// The arena's usual size. Messages are split off it, so that receiving small messages
-/// costs no allocation of its own: one buffer serves many messages, and is reused whole
-/// once the application has dropped them all.
-const ARENA_CAPACITY: usize = 64 * 1024;
-
 /// Turns received bytes into messages and control frames.
 #[derive(Debug)]
 pub(crate) struct Receiver {
@@ -57,7 +53,7 @@ pub(crate) struct Receiver {
     frame: Option<Frame>,
     message: Option<Partial>,
     /// Payload of the message being reassembled; complete messages are split off.
-    arena: BytesMut,
+    arena: Arena,
     max_message: usize,
 }
 
@@ -67,7 +63,7 @@ impl Receiver {
             decoder: HeaderDecoder::new(rules),
             frame: None,
             message: None,
-            arena: BytesMut::new(),
+            arena: Arena::default(),
             max_message,
         }
     }
@@ -136,19 +132,9 @@ impl Receiver {
                     max: self.max_message as u64,
                 });
             }
-            // Room for this frame's payload (within the limit just checked): at least an
-            // arena's worth, and doubling a growing message so that reassembly stays
-            // linear, but never past the message limit.
-            let need = header.payload_len as usize;
-            if self.arena.capacity() - self.arena.len() < need {
-                let room_to_limit = self.max_message - self.arena.len();
-                let grow = need
-                    .max(self.arena.len())
-                    .max(ARENA_CAPACITY)
-                    .min(room_to_limit)
-                    .max(need);
-                self.arena.reserve(grow);
-            }
+            let room_to_limit = self.max_message - self.arena.len();
+            self.arena
+                .reserve(header.payload_len as usize, room_to_limit);
         }
         let control = if header.opcode.is_control() {
             Vec::with_capacity(header.payload_len as usize)
@@ -208,7 +194,7 @@ impl Receiver {
                 if message.text {
                     message.utf8.finish()?;
                 }
-                let payload = self.arena.split().freeze();
+                let payload = self.arena.take();
                 Ok(Some(Received::Message(match message.text {
                     true => Message::Text(Text::from_checked(payload)),
                     false => Message::Binary(payload),
