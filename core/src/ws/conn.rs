@@ -7,6 +7,7 @@
 //!  any peer fault: close frame with its code, then Closed(Protocol)
 //! ```
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -112,8 +113,6 @@ pub struct Connection {
     answering: bool,
     /// The latest time seen, for a deferred failure.
     last_now: Instant,
-    /// Units decoded by one input, kept between inputs so that decoding allocates nothing.
-    received: Vec<Received>,
 }
 
 impl Connection {
@@ -168,7 +167,6 @@ impl Connection {
             deferred_fault: None,
             answering: false,
             last_now: Instant::ZERO,
-            received: Vec::new(),
         }
     }
 
@@ -213,7 +211,7 @@ impl Connection {
             _ => match UpgradeRequest::parse(&head) {
                 Ok(request) => {
                     self.events
-                        .push_back(Event::UpgradeRequest(request.clone()));
+                        .push_back(Event::UpgradeRequest(Box::new(request.clone())));
                     self.phase = Phase::AwaitingDecision(request);
                     self.early.extend_from_slice(leftover);
                     data.len()
@@ -250,12 +248,21 @@ impl Connection {
             return data.len(); // nothing may follow a close frame
         }
         self.touch(now);
-        let mut received = core::mem::take(&mut self.received);
-        let result = self.receiver.feed(data, |unit| received.push(unit));
-        for unit in received.drain(..) {
-            self.on_received(now, unit);
-        }
-        self.received = received;
+        let mut pos = 0;
+        let result = loop {
+            match self.receiver.read(&data[pos..]) {
+                Ok((consumed, unit)) => {
+                    pos += consumed;
+                    let Some(unit) = unit else { break Ok(pos) };
+                    let close = matches!(unit, Received::Close { .. });
+                    self.on_received(now, unit);
+                    if close || pos == data.len() {
+                        break Ok(pos); // nothing may follow a close frame
+                    }
+                }
+                Err(error) => break Err(error),
+            }
+        };
         match result {
             Ok(consumed) => consumed,
             Err(error) if self.answering => {

@@ -1,5 +1,6 @@
 //! What a WebSocket connection reports, what it is asked to do, and why it ended.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use bytes::Bytes;
 use core::fmt;
@@ -85,7 +86,7 @@ impl From<alloc::vec::Vec<u8>> for Message {
 pub enum Event {
     /// Server: a client asks to upgrade. Answer with [`Command::Accept`] or
     /// [`Command::Reject`].
-    UpgradeRequest(UpgradeRequest),
+    UpgradeRequest(Box<UpgradeRequest>),
     /// The handshake is complete; messages may flow.
     Open {
         /// The subprotocol both ends agreed on.

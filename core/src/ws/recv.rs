@@ -68,21 +68,17 @@ impl Receiver {
         }
     }
 
-    /// Reads frames from `data`, handing each complete unit to `deliver`. Stops right after
-    /// a close frame (nothing may follow it). Returns the bytes consumed.
-    pub(crate) fn feed(
-        &mut self,
-        data: &[u8],
-        mut deliver: impl FnMut(Received),
-    ) -> Result<usize, ProtocolError> {
+    /// Reads from `data` until one unit is complete or `data` is used up. Returns the bytes
+    /// consumed and the unit, if one completed; call again with the rest.
+    pub(crate) fn read(&mut self, data: &[u8]) -> Result<(usize, Option<Received>), ProtocolError> {
         let mut pos = 0;
         loop {
             if self.frame.is_none() {
                 if pos == data.len() {
-                    return Ok(pos);
+                    return Ok((pos, None));
                 }
                 match self.decoder.decode(&data[pos..])? {
-                    HeaderStatus::Partial => return Ok(data.len()),
+                    HeaderStatus::Partial => return Ok((data.len(), None)),
                     HeaderStatus::Complete { header, consumed } => {
                         pos += consumed;
                         self.start_frame(header)?;
@@ -99,14 +95,10 @@ impl Receiver {
             pos += n;
             let frame = self.frame.as_ref().expect("still reading a frame");
             if frame.read < frame.header.payload_len {
-                return Ok(pos); // the rest of the payload is still on its way
+                return Ok((pos, None)); // the rest of the payload is still on its way
             }
             if let Some(unit) = self.finish_frame()? {
-                let close = matches!(unit, Received::Close { .. });
-                deliver(unit);
-                if close {
-                    return Ok(pos);
-                }
+                return Ok((pos, Some(unit)));
             }
         }
     }

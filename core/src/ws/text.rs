@@ -41,6 +41,21 @@ impl Text {
         core::str::from_utf8(&self.0).unwrap_or_default()
     }
 
+    /// The UTF-8 bytes (no check needed, unlike [`as_str`](Text::as_str)).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The UTF-8 bytes, sharing the buffer.
     pub fn into_bytes(self) -> Bytes {
         self.0
