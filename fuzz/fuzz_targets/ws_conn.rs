@@ -14,6 +14,8 @@ use wirestate_core::{Instant, Machine, Rng};
 #[derive(Arbitrary, Debug)]
 struct Input {
     client: bool,
+    /// Streaming delivery with this piece size.
+    piece_size: Option<u16>,
     steps: Vec<(Vec<u8>, u16)>,
 }
 
@@ -55,6 +57,7 @@ fuzz_target!(|input: Input| {
         max_message_size: LIMIT,
         max_frame_size: LIMIT,
         ping_interval: Some(Duration::from_millis(300)),
+        piece_size: input.piece_size.map(usize::from),
         ..Config::default()
     };
     let mut conn = open(input.client, config);
@@ -72,6 +75,12 @@ fuzz_target!(|input: Input| {
                 Event::Message(message) => {
                     assert!(message.len() <= LIMIT);
                     let _ = conn.command(now, Command::Send(message));
+                }
+                Event::Fragment { piece, .. } => {
+                    // A piece is about the piece size, never the whole message's worth.
+                    let piece_size = usize::from(input.piece_size.expect("streaming is on"));
+                    assert!(piece.len() <= 2 * piece_size.max(1) + 3, "{}", piece.len());
+                    let _ = conn.command(now, Command::Send(piece));
                 }
                 Event::Closed(_) => finished = true,
                 _ => {}

@@ -12,7 +12,7 @@ use futures_sink::Sink;
 use smol::net::TcpListener;
 use wirestate::core::http::{Accept, HandshakeError, Reject, UpgradeRequest};
 use wirestate::core::ws::{CloseCode, CloseReason, Config, Message, TimeoutKind};
-use wirestate::ws::{self, ClientOptions, Error, ServerOptions, WebSocket};
+use wirestate::ws::{self, ClientOptions, Error, Piece, ServerOptions, WebSocket};
 use wirestate_tests::ws_peers::silent_server;
 use wirestate_tests::{LIMIT, pattern};
 
@@ -375,5 +375,51 @@ fn dropping_the_socket_closes_with_going_away() {
         let (result, close) = server.await;
         result.unwrap();
         assert_eq!(close, Some((Some(CloseCode::GOING_AWAY), String::new())));
+    });
+}
+
+#[test]
+fn streaming_delivery_hands_out_pieces() {
+    bounded("pieces", async {
+        let (listener, url) = listen().await;
+        let config = Config {
+            piece_size: Some(64 * 1024),
+            ..Config::default()
+        };
+        let payload = pattern(1 << 20, 3);
+        let expected = payload.clone();
+        let server = smol::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let options = ServerOptions::default().config(config);
+            let mut socket = ws::smol::accept(stream, &options).await.unwrap();
+            // `recv` refuses a piece without losing it.
+            assert!(matches!(socket.recv().await, Err(Error::PieceReceived)));
+            let mut received = Vec::new();
+            let mut kinds = Vec::new();
+            loop {
+                let (piece, kind) = socket.recv_piece().await.unwrap().unwrap();
+                received.extend_from_slice(piece.as_bytes());
+                kinds.push(kind);
+                if kind == Piece::Last {
+                    break;
+                }
+            }
+            let small = socket.recv_piece().await.unwrap().unwrap();
+            (received, kinds, small)
+        });
+        let mut socket = ws::smol::connect(&url).await.unwrap();
+        socket.send(payload).await.unwrap();
+        socket.send("small").await.unwrap();
+        let (received, kinds, small) = server.await;
+        assert_eq!(received, expected);
+        assert_eq!(kinds[0], Piece::First);
+        assert!(
+            kinds[1..kinds.len() - 1]
+                .iter()
+                .all(|k| *k == Piece::Middle)
+        );
+        assert!(kinds.len() >= 16, "{} pieces", kinds.len());
+        assert_eq!(small, (Message::from("small"), Piece::Whole));
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
     });
 }

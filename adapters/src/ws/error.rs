@@ -30,6 +30,10 @@ pub enum Error {
     Closed(CloseReason),
     /// A send after the closing handshake started or after the connection ended.
     AlreadyClosed,
+    /// `recv` met a piece of a message: streaming delivery is on
+    /// ([`Config::piece_size`](wirestate_core::ws::Config::piece_size)), so receive with
+    /// `recv_piece`, which returns the piece `recv` met first: nothing is lost.
+    PieceReceived,
     /// A command the connection cannot carry out (a ping over 125 bytes, an invalid close
     /// code or reason).
     Usage(UsageError),
@@ -64,6 +68,9 @@ impl fmt::Display for Error {
             Error::Rejected { status } => write!(f, "WebSocket upgrade rejected with {status}"),
             Error::Closed(reason) => write!(f, "WebSocket connection ended: {reason:?}"),
             Error::AlreadyClosed => f.write_str("the WebSocket connection is closing or closed"),
+            Error::PieceReceived => {
+                f.write_str("a message arrived in pieces (piece_size is set): use recv_piece")
+            }
             Error::Usage(error) => write!(f, "WebSocket misuse: {error}"),
         }
     }
@@ -89,7 +96,7 @@ impl From<Error> for io::Error {
     fn from(error: Error) -> Self {
         match error {
             Error::Io(error) => error,
-            Error::InvalidUrl(_) | Error::Usage(_) => {
+            Error::InvalidUrl(_) | Error::Usage(_) | Error::PieceReceived => {
                 io::Error::new(io::ErrorKind::InvalidInput, error)
             }
             Error::AlreadyClosed => io::Error::new(io::ErrorKind::NotConnected, error),

@@ -58,4 +58,4 @@ pub mod tokio;
 pub use error::Error;
 pub use handshake::{Policy, accept_all};
 pub use options::{ClientOptions, DEFAULT_SEND_HIGH_WATER, ServerOptions, WsUrl};
-pub use socket::{ReadHalf, WebSocket, WriteHalf};
+pub use socket::{Piece, ReadHalf, WebSocket, WriteHalf};

@@ -65,6 +65,8 @@ impl WebSocket {
                 subprotocol,
                 peer_close: None,
                 ended: false,
+                in_pieces: false,
+                stashed: None,
             },
             writer: WriteHalf {
                 shared,
@@ -77,6 +79,12 @@ impl WebSocket {
     /// The next message; `Ok(None)` once the connection ended cleanly.
     pub async fn recv(&mut self) -> Result<Option<Message>, Error> {
         self.reader.recv().await
+    }
+
+    /// The next message or piece of one (streaming delivery, see
+    /// [`ReadHalf::recv_piece`]).
+    pub async fn recv_piece(&mut self) -> Result<Option<(Message, Piece)>, Error> {
+        self.reader.recv_piece().await
     }
 
     /// Sends a message once the send queue is below its high-water mark.
@@ -173,6 +181,23 @@ pub struct ReadHalf {
     peer_close: Option<(Option<CloseCode>, String)>,
     /// The connection's end was reported; every later receive is `Ok(None)`.
     ended: bool,
+    /// Pieces of a message are being delivered.
+    in_pieces: bool,
+    /// A piece `recv` met, kept for the next `recv_piece`.
+    stashed: Option<(Message, Piece)>,
+}
+
+/// Where a received piece sits in its message (see [`ReadHalf::recv_piece`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// A whole message.
+    Whole,
+    /// The first piece of a message delivered in pieces.
+    First,
+    /// A piece between the first and the last.
+    Middle,
+    /// The piece that ends the message.
+    Last,
 }
 
 impl ReadHalf {
@@ -184,6 +209,33 @@ impl ReadHalf {
 
     /// Polls for the next message (see [`recv`](ReadHalf::recv)).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Message>, Error>> {
+        self.poll_recv_piece(cx).map(|piece| match piece {
+            Ok(Some((message, Piece::Whole))) => Ok(Some(message)),
+            Ok(Some(piece)) => {
+                self.stashed = Some(piece); // for the next recv_piece: nothing is lost
+                Err(Error::PieceReceived)
+            }
+            Ok(None) => Ok(None),
+            Err(error) => Err(error),
+        })
+    }
+
+    /// The next message, or piece of one when streaming delivery is on
+    /// ([`Config::piece_size`](wirestate_core::ws::Config::piece_size)): a message that
+    /// grew past the piece size arrives as pieces (`Piece::First`/`Middle`... ending with
+    /// `Piece::Last`), any other whole (`Piece::Whole`). Cancel-safe.
+    pub async fn recv_piece(&mut self) -> Result<Option<(Message, Piece)>, Error> {
+        poll_fn(|cx| self.poll_recv_piece(cx)).await
+    }
+
+    /// Polls for the next message or piece (see [`recv_piece`](ReadHalf::recv_piece)).
+    pub fn poll_recv_piece(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<(Message, Piece)>, Error>> {
+        if let Some(piece) = self.stashed.take() {
+            return Poll::Ready(Ok(Some(piece)));
+        }
         if self.ended {
             return Poll::Ready(Ok(None));
         }
@@ -193,7 +245,17 @@ impl ReadHalf {
                 Poll::Ready(event) => event,
             };
             match event {
-                Some(Event::Message(message)) => return Poll::Ready(Ok(Some(message))),
+                Some(Event::Message(message)) => {
+                    return Poll::Ready(Ok(Some((message, Piece::Whole))));
+                }
+                Some(Event::Fragment { piece, last }) => {
+                    let kind = match (last, std::mem::replace(&mut self.in_pieces, !last)) {
+                        (false, false) => Piece::First,
+                        (false, true) => Piece::Middle,
+                        (true, _) => Piece::Last,
+                    };
+                    return Poll::Ready(Ok(Some((piece, kind))));
+                }
                 Some(Event::CloseReceived { code, reason }) => {
                     self.peer_close = Some((code, reason));
                 }

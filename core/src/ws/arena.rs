@@ -64,6 +64,17 @@ impl Arena {
         self.chunk = (self.chunk * 2).min(MAX_CHUNK);
     }
 
+    /// Bytes allocated for both buffers (as sized when allocated).
+    #[cfg(test)]
+    pub(crate) fn allocated(&self) -> usize {
+        self.current_size + self.spare_size
+    }
+
+    /// Splits off the first `len` bytes (a piece of a message delivered in pieces).
+    pub(crate) fn take_front(&mut self, len: usize) -> Bytes {
+        self.current.split_to(len).freeze()
+    }
+
     /// Splits off the complete message.
     pub(crate) fn take(&mut self) -> Bytes {
         let message = self.current.split().freeze();

@@ -15,6 +15,12 @@ pub struct Config {
     pub max_message_size: usize,
     /// Largest frame payload; a larger one fails the connection with 1009.
     pub max_frame_size: usize,
+    /// Streaming delivery: `Some(n)` hands out a message that grows past `n` bytes in
+    /// pieces of about `n` bytes ([`Event::Fragment`](super::Event::Fragment); text pieces
+    /// end on whole characters), so that receiving holds about `n` bytes of it, not the
+    /// whole message. Messages up to `n` bytes still arrive whole. `max_message_size`
+    /// still caps the whole message. `None` (the default) delivers every message whole.
+    pub piece_size: Option<usize>,
     /// Largest HTTP upgrade head; a larger one is answered with 431.
     pub max_head: usize,
     /// How long to wait for the peer's close frame (or, as a client, the server's end of
@@ -37,6 +43,7 @@ impl Default for Config {
         Config {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_frame_size: DEFAULT_MAX_MESSAGE_SIZE,
+            piece_size: None,
             max_head: DEFAULT_MAX_HEAD,
             close_timeout: Duration::from_secs(5),
             ping_interval: None,

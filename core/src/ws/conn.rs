@@ -143,7 +143,7 @@ impl Connection {
             phase: Phase::ServerHandshake,
             head: HeadBuffer::new(config.max_head),
             early: Vec::new(),
-            receiver: Receiver::new(rules, config.max_message_size),
+            receiver: Receiver::new(rules, config.max_message_size, config.piece_size),
             out: BytesMut::new(),
             events: VecDeque::new(),
             queued_bytes: 0,
@@ -178,6 +178,12 @@ impl Connection {
     /// Whether messages may be sent (open, and the closing handshake not started).
     pub fn is_open(&self) -> bool {
         matches!(self.phase, Phase::Open) && !self.close_sent
+    }
+
+    /// Bytes allocated for received payloads.
+    #[cfg(test)]
+    pub(crate) fn receive_allocated(&self) -> usize {
+        self.receiver.allocated()
     }
 
     /// Bytes waiting to be transmitted.
@@ -279,6 +285,7 @@ impl Connection {
     fn on_received(&mut self, now: Instant, unit: Received) {
         match unit {
             Received::Message(message) => self.enqueue(Event::Message(message)),
+            Received::Fragment { piece, last } => self.enqueue(Event::Fragment { piece, last }),
             Received::Ping(payload) => {
                 if !self.close_sent {
                     self.frame(Opcode::Pong, &payload);
@@ -367,7 +374,7 @@ impl Connection {
             }
             self.queued_control_events += 1;
         }
-        self.answering |= matches!(event, Event::Message(_));
+        self.answering |= matches!(event, Event::Message(_) | Event::Fragment { .. });
         self.queued_bytes += cost(&event);
         self.events.push_back(event);
     }
@@ -617,7 +624,7 @@ fn is_control(event: &Event) -> bool {
 fn cost(event: &Event) -> usize {
     EVENT_COST
         + match event {
-            Event::Message(message) => message.len(),
+            Event::Message(message) | Event::Fragment { piece: message, .. } => message.len(),
             Event::Ping(payload) | Event::Pong(payload) => payload.len(),
             _ => 0,
         }

@@ -94,6 +94,15 @@ pub enum Event {
     },
     /// A complete message arrived.
     Message(Message),
+    /// With [`Config::piece_size`](super::Config::piece_size): a piece of a message that
+    /// grew past the piece size. Pieces come in order, each text piece valid UTF-8 on its
+    /// own; the piece with `last` ends the message.
+    Fragment {
+        /// The piece: `Text` or `Binary` as the message is.
+        piece: Message,
+        /// This piece ends the message.
+        last: bool,
+    },
     /// A ping arrived; the pong has already been sent (RFC 6455 §5.5.2).
     Ping(Bytes),
     /// A pong arrived.

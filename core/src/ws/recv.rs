@@ -21,6 +21,11 @@ use super::utf8::Utf8Validator;
 #[derive(Debug)]
 pub(crate) enum Received {
     Message(Message),
+    /// A piece of a message delivered in pieces (streaming delivery).
+    Fragment {
+        piece: Message,
+        last: bool,
+    },
     Ping(Bytes),
     Pong(Bytes),
     Close {
@@ -44,6 +49,10 @@ struct Frame {
 struct Partial {
     text: bool,
     utf8: Utf8Validator,
+    /// Bytes of the message so far, pieces already delivered included.
+    total: u64,
+    /// Pieces of it were delivered: the rest goes out as pieces too.
+    streamed: bool,
 }
 
 /// Turns received bytes into messages and control frames.
@@ -55,17 +64,26 @@ pub(crate) struct Receiver {
     /// Payload of the message being reassembled; complete messages are split off.
     arena: Arena,
     max_message: usize,
+    /// Streaming delivery: hand out a piece once this many bytes of a message are held.
+    piece_size: Option<usize>,
 }
 
 impl Receiver {
-    pub(crate) fn new(rules: FrameRules, max_message: usize) -> Self {
+    pub(crate) fn new(rules: FrameRules, max_message: usize, piece_size: Option<usize>) -> Self {
         Receiver {
             decoder: HeaderDecoder::new(rules),
             frame: None,
             message: None,
             arena: Arena::default(),
             max_message,
+            piece_size: piece_size.map(|size| size.max(1)),
         }
+    }
+
+    /// Bytes allocated for received payloads.
+    #[cfg(test)]
+    pub(crate) fn allocated(&self) -> usize {
+        self.arena.allocated()
     }
 
     /// Reads from `data` until one unit is complete or `data` is used up. Returns the bytes
@@ -89,12 +107,27 @@ impl Receiver {
                 continue;
             };
             let remaining = frame.header.payload_len - frame.read;
-            let n =
+            let mut n =
                 usize::try_from(remaining).map_or(data.len() - pos, |r| r.min(data.len() - pos));
+            if let Some(piece) = self
+                .piece_size
+                .filter(|_| !frame.header.opcode.is_control())
+            {
+                n = n.min(piece); // hold about a piece at a time, however large the input
+            }
             self.payload(&data[pos..pos + n])?;
             pos += n;
             let frame = self.frame.as_ref().expect("still reading a frame");
-            if frame.read < frame.header.payload_len {
+            let frame_done = frame.read == frame.header.payload_len;
+            if !(frame_done && frame.header.fin) {
+                if let Some(piece) = self.take_piece() {
+                    return Ok((pos, Some(piece)));
+                }
+            }
+            if !frame_done {
+                if pos < data.len() {
+                    continue; // more of this frame's payload is in `data`
+                }
                 return Ok((pos, None)); // the rest of the payload is still on its way
             }
             if let Some(unit) = self.finish_frame()? {
@@ -114,19 +147,23 @@ impl Receiver {
                     self.message = Some(Partial {
                         text: opcode == Opcode::Text,
                         utf8: Utf8Validator::new(),
+                        total: 0,
+                        streamed: false,
                     });
                 }
                 (Some(_), _) => {}
             }
-            let held = self.arena.len() as u64;
-            if held + header.payload_len > self.max_message as u64 {
+            let total = self.message.as_ref().map_or(0, |m| m.total);
+            if total + header.payload_len > self.max_message as u64 {
                 return Err(ProtocolError::MessageTooBig {
                     max: self.max_message as u64,
                 });
             }
-            let room_to_limit = self.max_message - self.arena.len();
-            self.arena
-                .reserve(header.payload_len as usize, room_to_limit);
+            // Streaming holds about a piece (and a cut character) at a time.
+            let held_limit = self.piece_size.map_or(self.max_message, |piece| piece + 3);
+            let need = (header.payload_len as usize).min(held_limit);
+            let room = held_limit.saturating_sub(self.arena.len()).max(need);
+            self.arena.reserve(need, room);
         }
         let control = if header.opcode.is_control() {
             Vec::with_capacity(header.payload_len as usize)
@@ -149,7 +186,13 @@ impl Receiver {
             &mut frame.control
         } else {
             let message = self.message.as_mut().expect("a data frame has a message");
+            message.total += chunk.len() as u64;
             let start = self.arena.len();
+            if let Some(piece) = self.piece_size {
+                // Never more than a piece past what is held: a large frame's payload
+                // arrives in reads of its own, and pieces are taken between them.
+                self.arena.reserve(chunk.len(), piece + 3 + chunk.len());
+            }
             self.arena.extend_from_slice(chunk);
             if let Some(key) = frame.header.mask {
                 apply_mask(&mut self.arena[start..], key, offset);
@@ -166,6 +209,36 @@ impl Receiver {
             apply_mask(&mut target[start..], key, offset);
         }
         Ok(())
+    }
+
+    /// Streaming delivery: the held bytes of the message as a piece, once there are a
+    /// piece's worth (text up to the last whole character).
+    fn take_piece(&mut self) -> Option<Received> {
+        let piece_size = self.piece_size?;
+        let message = self.message.as_mut()?;
+        let ready = self.arena.len()
+            - if message.text {
+                message.utf8.incomplete_len()
+            } else {
+                0
+            };
+        if ready < piece_size
+            || self
+                .frame
+                .as_ref()
+                .is_some_and(|f| f.header.opcode.is_control())
+        {
+            return None;
+        }
+        message.streamed = true;
+        let bytes = self.arena.take_front(ready);
+        Some(Received::Fragment {
+            piece: match message.text {
+                true => Message::Text(Text::from_checked(bytes)),
+                false => Message::Binary(bytes),
+            },
+            last: false,
+        })
     }
 
     fn finish_frame(&mut self) -> Result<Option<Received>, ProtocolError> {
@@ -187,10 +260,17 @@ impl Receiver {
                     message.utf8.finish()?;
                 }
                 let payload = self.arena.take();
-                Ok(Some(Received::Message(match message.text {
+                let whole = match message.text {
                     true => Message::Text(Text::from_checked(payload)),
                     false => Message::Binary(payload),
-                })))
+                };
+                Ok(Some(match message.streamed {
+                    true => Received::Fragment {
+                        piece: whole,
+                        last: true,
+                    },
+                    false => Received::Message(whole),
+                }))
             }
         }
     }

@@ -12,6 +12,8 @@ mod decode;
 mod encode;
 mod errors;
 mod mask;
+#[cfg(feature = "testing")]
+mod streaming;
 mod utf8;
 
 /// Every way `bytes` can arrive: whole, one byte at a time, and split in two at each point
