@@ -1,6 +1,7 @@
 //! A WebSocket echo server: accepts every upgrade and sends every text and binary message
-//! back. Messages up to 64 MiB. Runs until killed; prints `listening on HOST:PORT` once
-//! ready. This is the server the Autobahn testsuite's fuzzing client checks.
+//! back. Messages up to 64 MiB; permessage-deflate accepted when built with the `deflate`
+//! feature (`--deflate off` turns it off). Runs until killed; prints `listening on
+//! HOST:PORT` once ready. This is the server the Autobahn testsuite's fuzzing client checks.
 //!
 //! `cargo run -p wirestate --all-features --example ws_echo_server -- --listen 127.0.0.1:9001 [--runtime smol|tokio|blocking]`
 
@@ -14,10 +15,17 @@ use args::{Args, Runtime, announce};
 use wirestate::ws::{self, ServerOptions};
 
 fn main() -> io::Result<()> {
-    let args = Args::parse("ws_echo_server --listen HOST:PORT [--runtime smol|tokio|blocking]");
+    let args = Args::parse(
+        "ws_echo_server --listen HOST:PORT [--runtime smol|tokio|blocking] [--deflate on|off]",
+    );
     let listener = TcpListener::bind(args.get("listen", "127.0.0.1:9001"))?;
+    #[allow(unused_mut)] // without the deflate feature nothing changes
+    let mut options = ServerOptions::default();
+    #[cfg(feature = "deflate")]
+    if args.get("deflate", "on") == "on" {
+        options.config.deflate = Some(Default::default());
+    }
     announce(listener.local_addr()?);
-    let options = ServerOptions::default();
     match args.runtime() {
         Runtime::Smol => smol::block_on(async {
             let listener = smol::net::TcpListener::try_from(listener)?;

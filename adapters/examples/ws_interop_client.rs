@@ -4,8 +4,10 @@
 //! 1000 at its end, and 20 s for everything it waits for. Prints `PASS name detail` or
 //! `FAIL name detail` per check, then `N passed, M failed`; exits 0 only if none failed.
 //! `tests/interop/websockets_interop.py` runs it against Python websockets' server.
+//! With `--deflate on` (and the `deflate` feature) it offers permessage-deflate and the text
+//! check also requires that the server accepted it.
 //!
-//! `cargo run -p wirestate --all-features --example ws_interop_client -- --url ws://127.0.0.1:PORT/path [--runtime smol|tokio|blocking]`
+//! `cargo run -p wirestate --all-features --example ws_interop_client -- --url ws://127.0.0.1:PORT/path [--runtime smol|tokio|blocking] [--deflate on|off]`
 
 #[path = "support/args.rs"]
 mod args;
@@ -64,11 +66,12 @@ impl Check {
     }
 }
 
-/// Where to connect: the socket address, the `Host` value and the request path.
+/// Where to connect: the socket address, the `Host` value and the request path; and how.
 struct Target {
     addr: SocketAddr,
     authority: String,
     path: String,
+    config: ws::Config,
 }
 
 impl Target {
@@ -94,20 +97,28 @@ impl Target {
             addr,
             authority: authority.to_string(),
             path,
+            config: ws::Config::default(),
         })
     }
 }
 
 fn main() -> ExitCode {
-    let args =
-        Args::parse("ws_interop_client --url ws://HOST:PORT/PATH [--runtime smol|tokio|blocking]");
-    let target = match Target::parse(&args.get("url", "ws://127.0.0.1:9001/")) {
+    let args = Args::parse(
+        "ws_interop_client --url ws://HOST:PORT/PATH [--runtime smol|tokio|blocking] \
+         [--deflate on|off]",
+    );
+    #[allow(unused_mut)] // without the deflate feature there is nothing to change
+    let mut target = match Target::parse(&args.get("url", "ws://127.0.0.1:9001/")) {
         Ok(target) => target,
         Err(error) => {
             eprintln!("ws_interop_client: {error}");
             return ExitCode::from(2);
         }
     };
+    #[cfg(feature = "deflate")]
+    if args.get("deflate", "off") == "on" {
+        target.config.deflate = Some(Default::default());
+    }
     let runtime = args.runtime();
     let checks = run_checks(runtime, &target);
     let (passed, failed) = match runtime {
@@ -169,7 +180,7 @@ async fn run_check(
 ) -> Result<String, String> {
     let peer = Peer::open(runtime, target, deadline).await?;
     let detail = match check {
-        Check::Text => text(&peer).await?,
+        Check::Text => text(&peer, target).await?,
         Check::Binary => binary(&peer).await?,
         Check::Large => large(&peer).await?,
         Check::Many => many(&peer).await?,
@@ -182,15 +193,34 @@ async fn run_check(
     Ok(detail)
 }
 
-async fn text(peer: &Peer) -> Result<String, String> {
-    let text = "héllo wörld, ünïcode ✓ — 你好, 🦀 and \u{10FFFF}";
-    peer.send(Message::Text(text.into()))?;
-    peer.expect_message(&Message::Text(text.into())).await?;
+async fn text(peer: &Peer, target: &Target) -> Result<String, String> {
+    let text = "héllo wörld, ünïcode ✓ — 你好, 🦀 and \u{10FFFF}".repeat(4);
+    peer.send(Message::Text(text.as_str().into()))?;
+    peer.expect_message(&Message::Text(text.as_str().into()))
+        .await?;
+    let compression = compression(peer, target)?;
     Ok(format!(
-        "{} bytes ({} chars) came back equal",
+        "{} bytes ({} chars) came back equal{compression}",
         text.len(),
         text.chars().count()
     ))
+}
+
+/// With deflate offered: that the server accepted it, and what was agreed.
+#[cfg(feature = "deflate")]
+fn compression(peer: &Peer, target: &Target) -> Result<String, String> {
+    if target.config.deflate.is_none() {
+        return Ok(String::new());
+    }
+    match peer.conn.with(|m| m.deflate().copied()) {
+        Some(agreed) => Ok(format!(", compressed with permessage-deflate {agreed:?}")),
+        None => Err("permessage-deflate was offered but not accepted".into()),
+    }
+}
+
+#[cfg(not(feature = "deflate"))]
+fn compression(_: &Peer, _: &Target) -> Result<String, String> {
+    Ok(String::new())
 }
 
 async fn binary(peer: &Peer) -> Result<String, String> {
@@ -292,7 +322,7 @@ impl Peer {
     /// Connects, starts the runtime's driver and waits for the handshake to complete.
     async fn open(runtime: Runtime, target: &Target, deadline: Instant) -> Result<Peer, String> {
         let machine = ws::Connection::client(
-            ws::Config::default(),
+            target.config,
             wirestate::os_rng(),
             &ClientRequest::new(target.authority.as_str(), target.path.as_str()),
         )

@@ -2,10 +2,12 @@
 """Interop between wirestate's WebSocket and Python `websockets`, both ways, on every runtime.
 
 (a) `ws_echo_server --runtime R` against a websockets client: text, binary, 16 MiB, fragmented
-    messages (with a ping between fragments), ping/pong, and closes with 1000 and with 4000.
-(b) `ws_interop_client --runtime R` against a websockets echo server: the client's own checks
-    (its PASS/FAIL lines are reported here too), its exit code, and what the server saw: the
-    request path and a close with 1000 on every connection.
+    messages (with a ping between fragments), ping/pong, and closes with 1000 and with 4000;
+    once without compression and once with permessage-deflate (RFC 7692) negotiated.
+(b) `ws_interop_client --runtime R [--deflate on]` against a websockets echo server: the
+    client's own checks (its PASS/FAIL lines are reported here too), its exit code, and what
+    the server saw: the request path, a close with 1000 on every connection, and whether
+    permessage-deflate was in use.
 
 Prints `PASS name detail` or `FAIL name detail` per check, then `N passed, M failed`, and exits
 0 only if none failed. Listens on and connects to 127.0.0.1 only. Every wait is bounded, and
@@ -96,9 +98,10 @@ class Processes:
             await self.stop(process)
 
 
-def client_options() -> dict:
+def client_options(compression: str | None) -> dict:
     """Options for every websockets client: large messages, direct to 127.0.0.1, bounded."""
-    return dict(max_size=MAX_SIZE, proxy=None, open_timeout=10, close_timeout=10)
+    return dict(max_size=MAX_SIZE, proxy=None, open_timeout=10, close_timeout=10,
+                compression=compression)
 
 
 # ---- (a) websockets client against ws_echo_server ------------------------------------------
@@ -113,17 +116,23 @@ async def fragments(parts: list[bytes], between: Callable[[], Awaitable[None]] |
             await between()
 
 
-def echo_server_checks(uri: str) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
+def echo_server_checks(uri: str, compression: str | None
+                       ) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
+    def client_options() -> dict:
+        return globals()["client_options"](compression)
+
     async def text() -> str:
-        message = "héllo wörld, ünïcode ✓ — 你好, 🦀"
+        message = "héllo wörld, ünïcode ✓ — 你好, 🦀" * 4
         async with connect(uri, **client_options()) as ws:
             await ws.send(message)
             echo = await ws.recv()
             assert echo == message, f"sent {message!r}, got {echo!r}"
-            extensions = ws.protocol.extensions
-            assert not extensions, f"the server accepted unimplemented extensions {extensions}"
-        return (f"{len(message.encode())} bytes came back equal "
-                "(permessage-deflate offered, declined)")
+            extensions = [e.name for e in ws.protocol.extensions]
+        if compression:
+            assert extensions == ["permessage-deflate"], f"negotiated {extensions}"
+            return f"{len(message.encode())} bytes came back equal, permessage-deflate in use"
+        assert not extensions, f"nothing was offered, yet {extensions}"
+        return f"{len(message.encode())} bytes came back equal, uncompressed"
 
     async def binary() -> str:
         message = bytes(range(256)) * 4
@@ -235,8 +244,10 @@ async def websockets_client(report: Report, processes: Processes, bin_dir: Path,
         report.result(False, f"{prefix}:start", str(error))
         return
     try:
-        for name, check in echo_server_checks(f"ws://{address}/echo"):
-            await report.run(f"{prefix}:{name}", check)
+        for compression in (None, "deflate"):
+            label = "+deflate" if compression else ""
+            for name, check in echo_server_checks(f"ws://{address}/echo", compression):
+                await report.run(f"{prefix}{label}:{name}", check)
         alive = server.returncode is None
         report.result(alive, f"{prefix}:server_alive",
                       "still running" if alive else f"exited with {server.returncode}")
@@ -252,8 +263,10 @@ class EchoServer:
 
     def __init__(self) -> None:
         self.closes: list[tuple[str, int | None, str | None]] = []
+        self.extensions: list[list[str]] = []
 
     async def handler(self, ws: ServerConnection) -> None:
+        self.extensions.append([e.name for e in ws.protocol.extensions])
         try:
             async for message in ws:
                 await ws.send(message)
@@ -275,13 +288,15 @@ class EchoServer:
 
 
 async def wirestate_client(report: Report, processes: Processes, bin_dir: Path,
-                           echo: EchoServer, port: int, runtime: str) -> None:
-    prefix = f"ws_interop_client[{runtime}]->websockets_server"
+                           echo: EchoServer, port: int, runtime: str, deflate: bool) -> None:
+    prefix = f"ws_interop_client[{runtime}]{'+deflate' if deflate else ''}->websockets_server"
     path = f"/interop?runtime={runtime}"
     echo.closes.clear()
+    echo.extensions.clear()
     process = await processes.start(
         str(bin_dir / "ws_interop_client"),
         "--url", f"ws://{HOST}:{port}{path}", "--runtime", runtime,
+        "--deflate", "on" if deflate else "off",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     try:
@@ -316,6 +331,10 @@ async def wirestate_client(report: Report, processes: Processes, bin_dir: Path,
     report.result(ok, f"{prefix}:server_saw_close_reason", f"reasons {reasons}")
     paths = sorted({path for path, _, _ in echo.closes})
     report.result(paths == [path], f"{prefix}:request_path", f"paths {paths}")
+    expected = ["permessage-deflate"] if deflate else []
+    ok = bool(echo.extensions) and all(names == expected for names in echo.extensions)
+    report.result(ok, f"{prefix}:server_saw_extensions",
+                  f"{len(echo.extensions)} connections, extensions {echo.extensions[:1]}")
 
 
 async def main() -> int:
@@ -337,7 +356,9 @@ async def main() -> int:
         async with serve(echo.handler, HOST, 0, max_size=MAX_SIZE) as server:
             port = server.sockets[0].getsockname()[1]
             for runtime in runtimes:
-                await wirestate_client(report, processes, args.bin_dir, echo, port, runtime)
+                for deflate in (False, True):
+                    await wirestate_client(report, processes, args.bin_dir, echo, port,
+                                           runtime, deflate)
             server.close()
             await asyncio.wait_for(server.wait_closed(), 15)
     finally:

@@ -84,6 +84,14 @@ pub enum HandshakeError {
         /// The extension's name.
         name: String,
     },
+    /// The server accepted an extension we offered with parameters we cannot follow
+    /// (RFC 7692 §5.1 for permessage-deflate). Client side only.
+    InvalidExtensionResponse {
+        /// The extension's name.
+        name: &'static str,
+        /// What is wrong with the parameters.
+        why: &'static str,
+    },
 }
 
 impl HandshakeError {
@@ -109,7 +117,8 @@ impl HandshakeError {
             HandshakeError::UnexpectedStatus { .. }
             | HandshakeError::AcceptMismatch
             | HandshakeError::UnofferedSubprotocol { .. }
-            | HandshakeError::UnofferedExtension { .. } => None,
+            | HandshakeError::UnofferedExtension { .. }
+            | HandshakeError::InvalidExtensionResponse { .. } => None,
         }
     }
 
@@ -191,6 +200,12 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::UnofferedExtension { name } => {
                 write!(f, "server chose extension {name:?}, which was not offered")
+            }
+            HandshakeError::InvalidExtensionResponse { name, why } => {
+                write!(
+                    f,
+                    "server accepted extension {name:?} with bad parameters: {why}"
+                )
             }
         }
     }

@@ -36,6 +36,10 @@ pub struct Config {
     /// machine first sees the time (a server: the request head, then the application's
     /// answer; a client: the response). `None` waits forever.
     pub handshake_timeout: Option<Duration>,
+    /// permessage-deflate (RFC 7692): a client offers it, a server accepts an offer of it;
+    /// `None` (the default) neither offers nor accepts.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<super::deflate::DeflateConfig>,
 }
 
 impl Default for Config {
@@ -50,6 +54,8 @@ impl Default for Config {
             pong_timeout: Duration::from_secs(15),
             idle_timeout: None,
             handshake_timeout: Some(Duration::from_secs(10)),
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }

@@ -113,6 +113,16 @@ pub struct Connection {
     answering: bool,
     /// The latest time seen, for a deferred failure.
     last_now: Instant,
+    /// permessage-deflate's sending side, once negotiated (`None` inside when the agreed
+    /// window cannot be honoured: every message then goes out uncompressed).
+    #[cfg(feature = "deflate")]
+    deflater: Option<Option<super::deflate::Deflater>>,
+    /// What permessage-deflate negotiation agreed on, if it was agreed.
+    #[cfg(feature = "deflate")]
+    negotiated: Option<super::deflate::Negotiated>,
+    /// Compressed payload of the message being sent.
+    #[cfg(feature = "deflate")]
+    compressed: Vec<u8>,
 }
 
 impl Connection {
@@ -122,6 +132,18 @@ impl Connection {
         mut rng: Rng,
         request: &ClientRequest,
     ) -> Result<Self, UsageError> {
+        #[cfg(feature = "deflate")]
+        let offered;
+        #[cfg(feature = "deflate")]
+        let request = match &config.deflate {
+            Some(deflate) => {
+                offered = request
+                    .clone()
+                    .extension(super::deflate::client_offer(deflate));
+                &offered
+            }
+            None => request,
+        };
         let handshake = request.build(&mut rng).map_err(UsageError::Handshake)?;
         let mut connection = Connection::new(Role::Client, config, rng);
         connection.out.extend_from_slice(handshake.request());
@@ -167,6 +189,12 @@ impl Connection {
             deferred_fault: None,
             answering: false,
             last_now: Instant::ZERO,
+            #[cfg(feature = "deflate")]
+            deflater: None,
+            #[cfg(feature = "deflate")]
+            negotiated: None,
+            #[cfg(feature = "deflate")]
+            compressed: Vec::new(),
         }
     }
 
@@ -184,6 +212,12 @@ impl Connection {
     #[cfg(test)]
     pub(crate) fn receive_allocated(&self) -> usize {
         self.receiver.allocated()
+    }
+
+    /// What permessage-deflate negotiation agreed on; `None` if it is not in use.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<&super::deflate::Negotiated> {
+        self.negotiated.as_ref()
     }
 
     /// Bytes waiting to be transmitted.
@@ -206,6 +240,11 @@ impl Connection {
         match core::mem::replace(&mut self.phase, Phase::Closed) {
             Phase::ClientHandshake(handshake) => match handshake.check_response(&head) {
                 Ok(accepted) => {
+                    #[cfg(feature = "deflate")]
+                    if let Err(error) = self.client_deflate(accepted.extensions()) {
+                        self.handshake_failed(error);
+                        return data.len();
+                    }
                     self.open(now, accepted.subprotocol().map(String::from));
                     consumed + self.frame_input(now, leftover)
                 }
@@ -384,6 +423,77 @@ impl Connection {
         write_frame(&mut self.out, opcode, true, payload, mask);
     }
 
+    // ---- permessage-deflate -----------------------------------------------------------------
+
+    /// Client: checks the server's answer to our offer and enables what was agreed.
+    #[cfg(feature = "deflate")]
+    fn client_deflate(
+        &mut self,
+        accepted: &[crate::http::Extension],
+    ) -> Result<(), HandshakeError> {
+        use super::deflate::{PERMESSAGE_DEFLATE, ResponseError, client_verify};
+        let Some(config) = &self.config.deflate else {
+            return Ok(()); // nothing offered: an answer with it was refused already
+        };
+        match client_verify(config, accepted) {
+            Ok(Some(negotiated)) => {
+                self.enable_deflate(negotiated);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(error) => Err(HandshakeError::InvalidExtensionResponse {
+                name: PERMESSAGE_DEFLATE,
+                why: match error {
+                    ResponseError::InvalidParams => "unknown, repeated or invalid parameters",
+                    ResponseError::WindowTooLarge => "a window larger than offered",
+                    ResponseError::Repeated => "accepted more than once",
+                    ResponseError::Missing => "a parameter the offer asked for is missing",
+                },
+            }),
+        }
+    }
+
+    #[cfg(feature = "deflate")]
+    fn enable_deflate(&mut self, agreed: super::deflate::Negotiated) {
+        use super::deflate::{Deflater, Inflater};
+        let Some(config) = self.config.deflate else {
+            return;
+        };
+        self.negotiated = Some(agreed);
+        let release = config.release_between_messages;
+        self.deflater = Some(Deflater::new(
+            config.level,
+            agreed.local_max_window_bits,
+            agreed.local_no_context_takeover,
+            release,
+        ));
+        self.receiver.enable_inflate(Inflater::new(
+            agreed.remote_max_window_bits,
+            agreed.remote_no_context_takeover,
+            release,
+        ));
+    }
+
+    /// Sends the message compressed if deflate is on and it is worth it; `false` if it
+    /// should go out as it is.
+    #[cfg(feature = "deflate")]
+    fn send_compressed(&mut self, opcode: Opcode, payload: &[u8]) -> bool {
+        let threshold = self.config.deflate.map_or(usize::MAX, |d| d.threshold);
+        let Some(Some(deflater)) = &mut self.deflater else {
+            return false;
+        };
+        if payload.len() < threshold {
+            return false;
+        }
+        let mut compressed = core::mem::take(&mut self.compressed);
+        compressed.clear();
+        deflater.compress(payload, &mut compressed);
+        let mask = (self.role == Role::Client).then(|| self.rng.next_u32().to_ne_bytes());
+        super::send::write_compressed_frame(&mut self.out, opcode, &compressed, mask);
+        self.compressed = compressed;
+        true
+    }
+
     fn send_close(&mut self, now: Instant, payload: ClosePayload<'_>) {
         let mut body = Vec::with_capacity(payload.encoded_len());
         payload.encode(&mut body);
@@ -516,7 +626,23 @@ impl Machine for Connection {
                 let Phase::AwaitingDecision(request) = &self.phase else {
                     return Err(UsageError::NoPendingUpgrade);
                 };
+                #[cfg(feature = "deflate")]
+                let (accept, negotiated) = match &self.config.deflate {
+                    Some(deflate) => {
+                        match super::deflate::server_accept(deflate, request.extensions()) {
+                            Some((response, negotiated)) => {
+                                (accept.extension(response), Some(negotiated))
+                            }
+                            None => (accept, None),
+                        }
+                    }
+                    None => (accept, None),
+                };
                 let response = request.accept(&accept).map_err(UsageError::Handshake)?;
+                #[cfg(feature = "deflate")]
+                if let Some(negotiated) = negotiated {
+                    self.enable_deflate(negotiated);
+                }
                 self.out.extend_from_slice(&response.to_vec());
                 self.open(now, accept.chosen_subprotocol().map(String::from));
                 let early = core::mem::take(&mut self.early);
@@ -537,10 +663,15 @@ impl Machine for Connection {
             }
             Command::Send(message) => {
                 self.check_open()?;
-                match &message {
-                    Message::Text(text) => self.frame(Opcode::Text, text.as_bytes()),
-                    Message::Binary(bytes) => self.frame(Opcode::Binary, bytes),
+                let (opcode, payload) = match &message {
+                    Message::Text(text) => (Opcode::Text, text.as_bytes()),
+                    Message::Binary(bytes) => (Opcode::Binary, &bytes[..]),
+                };
+                #[cfg(feature = "deflate")]
+                if self.send_compressed(opcode, payload) {
+                    return Ok(());
                 }
+                self.frame(opcode, payload);
                 Ok(())
             }
             Command::Ping(payload) => {

@@ -58,6 +58,8 @@ pub enum ProtocolError {
     InvalidCloseCode(CloseCode),
     /// A close frame's reason is not valid UTF-8 (§5.5.1).
     InvalidCloseReason,
+    /// A compressed message is not valid DEFLATE data (RFC 7692 §7.2.2).
+    InvalidCompressedData,
 }
 
 impl ProtocolError {
@@ -76,9 +78,9 @@ impl ProtocolError {
             | ProtocolError::ExpectedContinuation(_)
             | ProtocolError::CloseCodeTruncated
             | ProtocolError::InvalidCloseCode(_) => CloseCode::PROTOCOL_ERROR,
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
-                CloseCode::INVALID_PAYLOAD
-            }
+            ProtocolError::InvalidUtf8
+            | ProtocolError::InvalidCloseReason
+            | ProtocolError::InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => {
                 CloseCode::MESSAGE_TOO_BIG
             }
@@ -123,6 +125,9 @@ impl fmt::Display for ProtocolError {
                 write!(f, "close code {} is not allowed on the wire", code.as_u16())
             }
             ProtocolError::InvalidCloseReason => f.write_str("close reason is not valid UTF-8"),
+            ProtocolError::InvalidCompressedData => {
+                f.write_str("compressed message is not valid DEFLATE data")
+            }
         }
     }
 }

@@ -48,6 +48,8 @@ mod close;
 mod config;
 mod conn;
 mod decode;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 mod event;
 mod frame;

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use super::arena::Arena;
 use super::close::{CloseCode, ClosePayload};
 use super::decode::{HeaderDecoder, HeaderStatus};
+#[cfg(feature = "deflate")]
+use super::deflate::{InflateError, Inflater, TAIL};
 use super::error::ProtocolError;
 use super::event::Message;
 use super::frame::FrameHeader;
@@ -53,6 +55,8 @@ struct Partial {
     total: u64,
     /// Pieces of it were delivered: the rest goes out as pieces too.
     streamed: bool,
+    /// Sent compressed (RSV1 on its first frame).
+    compressed: bool,
 }
 
 /// Turns received bytes into messages and control frames.
@@ -66,6 +70,12 @@ pub(crate) struct Receiver {
     max_message: usize,
     /// Streaming delivery: hand out a piece once this many bytes of a message are held.
     piece_size: Option<usize>,
+    /// permessage-deflate, once negotiated: inflates messages sent with RSV1.
+    #[cfg(feature = "deflate")]
+    inflater: Option<Inflater>,
+    /// Unmasked compressed input, kept between frames so that inflating allocates nothing.
+    #[cfg(feature = "deflate")]
+    compressed: Vec<u8>,
 }
 
 impl Receiver {
@@ -77,7 +87,22 @@ impl Receiver {
             arena: Arena::default(),
             max_message,
             piece_size: piece_size.map(|size| size.max(1)),
+            #[cfg(feature = "deflate")]
+            inflater: None,
+            #[cfg(feature = "deflate")]
+            compressed: Vec::new(),
         }
+    }
+
+    /// permessage-deflate was negotiated: RSV1 marks compressed messages from now on.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn enable_inflate(&mut self, inflater: Inflater) {
+        let rules = self
+            .decoder
+            .rules()
+            .with_allowed_rsv(super::rules::RsvBits::RSV1);
+        self.decoder.set_rules(rules);
+        self.inflater = Some(inflater);
     }
 
     /// Bytes allocated for received payloads.
@@ -115,8 +140,7 @@ impl Receiver {
             {
                 n = n.min(piece); // hold about a piece at a time, however large the input
             }
-            self.payload(&data[pos..pos + n])?;
-            pos += n;
+            pos += self.payload(&data[pos..pos + n])?;
             let frame = self.frame.as_ref().expect("still reading a frame");
             let frame_done = frame.read == frame.header.payload_len;
             if !(frame_done && frame.header.fin) {
@@ -149,9 +173,23 @@ impl Receiver {
                         utf8: Utf8Validator::new(),
                         total: 0,
                         streamed: false,
+                        compressed: header.rsv1, // allowed only if negotiated (the rules)
                     });
                 }
+                (Some(_), _) if header.rsv1 => {
+                    // RFC 7692 §6.1: RSV1 only on the first frame of a message.
+                    return Err(ProtocolError::ReservedBits(super::rules::RsvBits::RSV1));
+                }
                 (Some(_), _) => {}
+            }
+            if self.message.as_ref().is_some_and(|m| m.compressed) {
+                // The limit applies to the inflated bytes, checked as they come out.
+                self.frame = Some(Frame {
+                    header,
+                    read: 0,
+                    control: Vec::new(),
+                });
+                return Ok(());
             }
             let total = self.message.as_ref().map_or(0, |m| m.total);
             if total + header.payload_len > self.max_message as u64 {
@@ -164,6 +202,10 @@ impl Receiver {
             let need = (header.payload_len as usize).min(held_limit);
             let room = held_limit.saturating_sub(self.arena.len()).max(need);
             self.arena.reserve(need, room);
+        }
+        if header.opcode.is_control() && header.rsv1 {
+            // RFC 7692 §6.1: control frames are never compressed.
+            return Err(ProtocolError::ReservedBits(super::rules::RsvBits::RSV1));
         }
         let control = if header.opcode.is_control() {
             Vec::with_capacity(header.payload_len as usize)
@@ -178,7 +220,18 @@ impl Receiver {
         Ok(())
     }
 
-    fn payload(&mut self, chunk: &[u8]) -> Result<(), ProtocolError> {
+    /// Takes payload bytes of the current frame; returns how many it took (fewer than
+    /// `chunk` only when inflating stopped at a piece's worth of output).
+    fn payload(&mut self, chunk: &[u8]) -> Result<usize, ProtocolError> {
+        #[cfg(feature = "deflate")]
+        if self.message.as_ref().is_some_and(|m| m.compressed)
+            && self
+                .frame
+                .as_ref()
+                .is_some_and(|f| !f.header.opcode.is_control())
+        {
+            return self.compressed_payload(chunk);
+        }
         let frame = self.frame.as_mut().expect("a frame is being read");
         let offset = frame.read as usize;
         frame.read += chunk.len() as u64;
@@ -201,12 +254,70 @@ impl Receiver {
                 // Fail fast: invalid UTF-8 is reported at the first bad byte (RFC 6455 §8.1).
                 message.utf8.feed(&self.arena[start..])?;
             }
-            return Ok(());
+            return Ok(chunk.len());
         };
         let start = target.len();
         target.extend_from_slice(chunk);
         if let Some(key) = frame.header.mask {
             apply_mask(&mut target[start..], key, offset);
+        }
+        Ok(chunk.len())
+    }
+
+    /// Inflates compressed payload bytes onto the message, within the message limit and,
+    /// when streaming, about a piece at a time.
+    #[cfg(feature = "deflate")]
+    fn compressed_payload(&mut self, chunk: &[u8]) -> Result<usize, ProtocolError> {
+        let frame = self.frame.as_mut().expect("a frame is being read");
+        self.compressed.clear();
+        self.compressed.extend_from_slice(chunk);
+        if let Some(key) = frame.header.mask {
+            apply_mask(&mut self.compressed, key, frame.read as usize);
+        }
+        let taken = self.inflate_held()?;
+        self.frame.as_mut().expect("a frame is being read").read += taken as u64;
+        Ok(taken)
+    }
+
+    /// Inflates `self.compressed` onto the arena; returns the input bytes taken.
+    #[cfg(feature = "deflate")]
+    fn inflate_held(&mut self) -> Result<usize, ProtocolError> {
+        let message = self.message.as_mut().expect("a data frame has a message");
+        let inflater = self
+            .inflater
+            .as_mut()
+            .expect("RSV1 is allowed only with deflate");
+        let max = self.max_message as u64;
+        let hard_limit = max.saturating_sub(message.total) as usize;
+        // Streaming: stop once a piece (and a cut character) is held, so a piece is taken.
+        let soft_limit = self.piece_size.map_or(usize::MAX, |piece| {
+            (piece + 3).saturating_sub(self.arena.len())
+        });
+        let start = self.arena.len();
+        let taken = inflater
+            .inflate(&self.compressed, &mut self.arena, soft_limit, hard_limit)
+            .map_err(|error| match error {
+                InflateError::Corrupt => ProtocolError::InvalidCompressedData,
+                InflateError::TooLarge => ProtocolError::MessageTooBig { max },
+            })?;
+        message.total += (self.arena.len() - start) as u64;
+        if message.text {
+            message.utf8.feed(&self.arena[start..])?;
+        }
+        Ok(taken)
+    }
+
+    /// The end of a compressed message: inflate the sync-flush tail (RFC 7692 §7.2.2).
+    #[cfg(feature = "deflate")]
+    fn finish_compressed(&mut self) -> Result<(), ProtocolError> {
+        self.compressed.clear();
+        self.compressed.extend_from_slice(&TAIL);
+        let saved = self.piece_size.take(); // the tail's output belongs to the last piece
+        let result = self.inflate_held();
+        self.piece_size = saved;
+        result?;
+        if let Some(inflater) = &mut self.inflater {
+            inflater.end_message();
         }
         Ok(())
     }
@@ -255,6 +366,10 @@ impl Receiver {
             }
             _ if !frame.header.fin => Ok(None),
             _ => {
+                #[cfg(feature = "deflate")]
+                if self.message.as_ref().is_some_and(|m| m.compressed) {
+                    self.finish_compressed()?;
+                }
                 let mut message = self.message.take().expect("a data frame has a message");
                 if message.text {
                     message.utf8.finish()?;

@@ -15,7 +15,28 @@ pub(crate) fn write_frame(
     payload: &[u8],
     mask: Option<[u8; 4]>,
 ) {
-    let mut header = FrameHeader::new(opcode, fin, payload.len() as u64);
+    put(
+        out,
+        FrameHeader::new(opcode, fin, payload.len() as u64),
+        payload,
+        mask,
+    );
+}
+
+/// Appends one whole compressed message as a single frame with RSV1 set (RFC 7692 §6).
+#[cfg(feature = "deflate")]
+pub(crate) fn write_compressed_frame(
+    out: &mut BytesMut,
+    opcode: Opcode,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) {
+    let mut header = FrameHeader::new(opcode, true, payload.len() as u64);
+    header.rsv1 = true;
+    put(out, header, payload, mask);
+}
+
+fn put(out: &mut BytesMut, mut header: FrameHeader, payload: &[u8], mask: Option<[u8; 4]>) {
     if let Some(key) = mask {
         header = header.with_mask(key);
     }

@@ -9,6 +9,8 @@ mod conn;
 #[cfg(feature = "testing")]
 mod conversation;
 mod decode;
+#[cfg(all(feature = "testing", feature = "deflate"))]
+mod deflate;
 mod encode;
 mod errors;
 mod mask;
