@@ -108,3 +108,46 @@ fn a_blocking_client_talks_to_a_smol_server() {
     socket.close(CloseCode::NORMAL, "").unwrap();
     server.join().unwrap();
 }
+
+#[test]
+fn permessage_deflate_between_a_blocking_client_and_server() {
+    use wirestate::core::ws::Config;
+    use wirestate::core::ws::deflate::DeflateConfig;
+    use wirestate::ws::ClientOptions;
+
+    let deflate = Config {
+        deflate: Some(DeflateConfig::default()),
+        ..Config::default()
+    };
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let options = ServerOptions::default().config(deflate);
+        let mut socket = ws::blocking::accept(stream, &options).unwrap();
+        let agreed = socket.is_compressed();
+        while let Some(message) = socket.recv().unwrap() {
+            socket.send(message).unwrap();
+        }
+        agreed
+    });
+    let mut socket =
+        ws::blocking::connect_with(&url, &ClientOptions::default().config(deflate)).unwrap();
+    assert!(
+        socket.is_compressed(),
+        "the client negotiated permessage-deflate"
+    );
+    let text = "compress me, compress me, compress me! ".repeat(1000);
+    for message in [
+        Message::from(text.as_str()),
+        Message::Binary(pattern(200_000, 9).into()),
+        Message::from("tiny"),
+    ] {
+        socket.send(message.clone()).unwrap();
+        assert_eq!(socket.recv().unwrap(), Some(message));
+    }
+    socket.close(CloseCode::NORMAL, "").unwrap();
+    assert!(
+        server.join().unwrap(),
+        "the server negotiated permessage-deflate"
+    );
+}

@@ -128,6 +128,12 @@ impl WebSocket {
         self.inner.peer_close()
     }
 
+    /// Whether permessage-deflate is in use on this connection.
+    #[cfg(feature = "deflate")]
+    pub fn is_compressed(&self) -> bool {
+        self.inner.is_compressed()
+    }
+
     /// The async WebSocket underneath (its methods work from any executor).
     pub fn into_async(self) -> super::WebSocket {
         self.inner

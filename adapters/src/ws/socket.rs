@@ -129,6 +129,13 @@ impl WebSocket {
         self.reader.peer_close()
     }
 
+    /// Whether permessage-deflate is in use on this connection.
+    #[cfg(feature = "deflate")]
+    pub fn is_compressed(&self) -> bool {
+        self.connection()
+            .with(|machine| machine.deflate().is_some())
+    }
+
     /// The connection handle underneath, for what this type does not cover.
     pub fn connection(&self) -> &Connection<ws::Connection> {
         &self.reader.shared.conn
