@@ -137,6 +137,7 @@ pub mod chan;
 pub mod http;
 mod machine;
 pub mod rng;
+pub mod rsocket;
 pub mod time;
 pub mod ws;
 
