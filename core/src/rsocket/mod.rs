@@ -24,12 +24,14 @@
 //! assert_eq!(Frame::decode(frame).unwrap(), request);
 //! ```
 
+pub mod conn;
 mod decode;
 mod encode;
 mod error_code;
 mod frame;
 mod framing;
 
+pub use conn::Connection;
 pub use decode::{DecodeError, DecodeErrorKind};
 pub use error_code::ErrorCode;
 pub use frame::{
