@@ -28,6 +28,7 @@ pub mod conn;
 mod decode;
 mod encode;
 mod error_code;
+pub mod ext;
 mod frame;
 mod framing;
 
