@@ -177,6 +177,11 @@ impl Connection {
         self.streams.len()
     }
 
+    /// Whether `stream` is live (a request still arriving in fragments included).
+    pub fn has_stream(&self, stream: StreamId) -> bool {
+        self.streams.contains_key(&stream)
+    }
+
     /// Items held on `stream` until the peer grants credit.
     pub fn held_items(&self, stream: StreamId) -> usize {
         self.streams.get(&stream).map_or(0, |s| s.held.len())
