@@ -39,6 +39,8 @@ pub mod driver;
 pub mod net;
 mod park;
 mod rng;
+#[cfg(any(feature = "smol", feature = "tokio"))]
+pub mod rsocket;
 #[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub mod ws;
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub mod app;
 pub mod peers;
+pub mod rsocket_peer;
 pub mod ticker;
 pub mod ws_peers;
 

@@ -63,9 +63,9 @@ pub(crate) struct State<M> {
     driver_waker: Option<Waker>,
     /// Woken (once per registration) when the machine may have new events.
     event_waker: Option<Waker>,
-    /// Woken (once per registration) when the driver made progress: see
-    /// [`Connection::poll_watch`].
-    watch_waker: Option<Waker>,
+    /// Woken (once per registration) when the driver made progress or the application
+    /// acted: see [`Connection::poll_watch`]. Several tasks may watch at once.
+    watch_wakers: Vec<Waker>,
     /// A driver has started on this connection.
     attached: bool,
     /// How the driver stopped; `None` while it runs (or before it starts).
@@ -88,7 +88,7 @@ impl<M> State<M> {
         if let Some(waker) = self.event_waker.take() {
             waker.wake();
         }
-        if let Some(waker) = self.watch_waker.take() {
+        for waker in self.watch_wakers.drain(..) {
             waker.wake();
         }
     }
@@ -274,7 +274,7 @@ impl<M: Machine> Connection<M> {
                     machine,
                     driver_waker: None,
                     event_waker: None,
-                    watch_waker: None,
+                    watch_wakers: Vec::new(),
                     attached: false,
                     outcome: None,
                     app_handles: 1,
@@ -292,13 +292,21 @@ impl<M: Machine> Connection<M> {
     /// Runs `f` on the machine (under the lock: keep it short and non-blocking), then wakes
     /// the driver, since `f` may have queued bytes, freed room or armed a timer.
     pub fn with<R>(&self, f: impl FnOnce(&mut M) -> R) -> R {
-        let (result, waker) = {
+        let (result, waker, watcher) = {
             let mut state = self.lock();
             let result = f(&mut state.machine);
-            (result, state.driver_waker())
+            // A watcher waits on the machine's state, which `f` may have changed.
+            (
+                result,
+                state.driver_waker(),
+                std::mem::take(&mut state.watch_wakers),
+            )
         };
         if let Some(waker) = waker {
             waker.wake();
+        }
+        for watcher in watcher {
+            watcher.wake();
         }
         result
     }
@@ -334,9 +342,9 @@ impl<M: Machine> Connection<M> {
 
     /// `Ready(true)` once `ready` holds for the machine, `Ready(false)` once the driver has
     /// stopped without it; `Pending` registers `cx`'s waker, woken whenever the driver fed
-    /// input, fired a timer, took a transmit or stopped. This is how a writer waits for
-    /// room (a machine's buffered output to drain) without consuming events. One watcher at
-    /// a time (the most recent is woken), apart from the event waiter.
+    /// input, fired a timer, took a transmit or stopped, and after every command or
+    /// [`with`](Connection::with). This is how a writer waits for room (a machine's buffered
+    /// output to drain) without consuming events. Any number of tasks may watch at once.
     pub fn poll_watch(&self, cx: &mut Context<'_>, ready: impl FnOnce(&M) -> bool) -> Poll<bool> {
         let mut state = self.lock();
         if ready(&state.machine) {
@@ -345,9 +353,8 @@ impl<M: Machine> Connection<M> {
         if state.is_stopped() {
             return Poll::Ready(false);
         }
-        match &mut state.watch_waker {
-            Some(current) if current.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
+        if !state.watch_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            state.watch_wakers.push(cx.waker().clone());
         }
         Poll::Pending
     }

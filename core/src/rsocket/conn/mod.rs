@@ -172,6 +172,11 @@ impl Connection {
         matches!(self.phase, Phase::Open)
     }
 
+    /// Whether the connection is over.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
     /// Streams alive now.
     pub fn stream_count(&self) -> usize {
         self.streams.len()

@@ -1,0 +1,74 @@
+//! What can go wrong with an RSocket request, as the application sees it.
+
+use std::fmt;
+use std::io;
+
+use wirestate_core::rsocket::ErrorCode;
+use wirestate_core::rsocket::conn::{CloseReason, UsageError};
+
+/// An RSocket error: the peer's ERROR on the stream, the connection's end, or misuse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer failed the stream (or we did, because of the peer; see the message).
+    Stream {
+        /// The ERROR code.
+        code: ErrorCode,
+        /// The ERROR message.
+        message: String,
+    },
+    /// The connection is over.
+    Closed(CloseReason),
+    /// A request the connection refused (no lease, no stream ids, closed …).
+    Usage(UsageError),
+    /// The transport failed.
+    Io(io::ErrorKind, String),
+}
+
+impl Error {
+    pub(crate) fn from_io(error: &io::Error) -> Error {
+        Error::Io(error.kind(), error.to_string())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Stream { code, message } => {
+                write!(f, "RSocket stream error {code:?}: {message}")
+            }
+            Error::Closed(reason) => write!(f, "RSocket connection closed: {reason:?}"),
+            Error::Usage(error) => write!(f, "RSocket request refused: {error}"),
+            Error::Io(_, message) => write!(f, "RSocket transport: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// What a responder answers a failed request with: an ERROR frame on the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponderError {
+    /// A stream-level code (APPLICATION_ERROR unless the handler says otherwise).
+    pub code: ErrorCode,
+    /// The message.
+    pub message: String,
+}
+
+impl ResponderError {
+    /// An APPLICATION_ERROR with `message`.
+    pub fn application(message: impl Into<String>) -> ResponderError {
+        ResponderError {
+            code: ErrorCode::APPLICATION_ERROR,
+            message: message.into(),
+        }
+    }
+
+    /// The answer to an interaction the responder does not implement.
+    pub fn unsupported(what: &str) -> ResponderError {
+        ResponderError {
+            code: ErrorCode::REJECTED,
+            message: format!("{what} is not supported"),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! RSocket 1.0 on smol and tokio over TCP: a requester API (fire-and-forget,
+//! request-response, request-stream and request-channel with credit that follows
+//! consumption, metadata push) and a [`Responder`] for the peer's requests. Both ends are
+//! requesters and responders.
+//!
+//! The protocol is the core's [`rsocket::Connection`](wirestate_core::rsocket::Connection)
+//! machine, run by the runtime's driver; a routing task hands each stream's events to
+//! whoever reads that stream and spawns the responder's handlers.
+//!
+//! ```no_run
+//! # #[cfg(feature = "smol")]
+//! # fn main() -> Result<(), wirestate::rsocket::Error> {
+//! use wirestate::core::rsocket::Payload;
+//! use wirestate::rsocket::{self, NoResponder};
+//!
+//! smol::block_on(async {
+//!     let socket = rsocket::smol::connect("127.0.0.1:7878", Default::default(), NoResponder).await?;
+//!     let answer = socket.request_response(Payload::data("hello")).await?;
+//!     println!("{:?}", answer.data);
+//!     Ok(())
+//! })
+//! # }
+//! # #[cfg(not(feature = "smol"))]
+//! # fn main() {}
+//! ```
+
+mod error;
+mod responder;
+mod routes;
+#[cfg(feature = "smol")]
+pub mod smol;
+mod socket;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+pub use error::{Error, ResponderError};
+pub use responder::{BoxFuture, BoxStream, NoResponder, Responder};
+pub use socket::{PayloadStream, RSocket};

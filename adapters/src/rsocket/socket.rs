@@ -1,0 +1,395 @@
+//! [`RSocket`]: the requester API and the task that routes the connection's events, on any
+//! runtime that can spawn a future.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use wirestate_core::rsocket::conn::{
+    CloseReason, Command, Demand, Event, Interaction, Request, StreamId,
+};
+use wirestate_core::rsocket::{self, ErrorCode, MAX_REQUEST_N, Payload};
+
+use super::responder::{BoxFuture, Responder};
+use super::routes::Routes;
+use super::{Error, ResponderError};
+use crate::driver::Connection;
+
+/// Items a sending task lets the connection hold for credit before it waits.
+const HELD_HIGH_WATER: usize = 16;
+
+/// Starts futures on a runtime.
+pub(crate) trait Spawn: Send + Sync + 'static {
+    fn spawn(&self, future: BoxFuture<()>);
+}
+
+struct Shared {
+    conn: Connection<rsocket::Connection>,
+    routes: Mutex<Routes>,
+    spawn: Box<dyn Spawn>,
+}
+
+/// An RSocket connection, as requester (the methods here) and responder (the
+/// [`Responder`] it was started with). Clones share the connection; the connection closes
+/// when the last clone is dropped... or with [`close`](RSocket::close).
+#[derive(Clone)]
+pub struct RSocket {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RSocket").finish_non_exhaustive()
+    }
+}
+
+impl RSocket {
+    /// Starts routing on `conn` (whose driver runs already) with `responder`.
+    pub(crate) fn start(
+        conn: Connection<rsocket::Connection>,
+        responder: Arc<dyn Responder>,
+        spawn: Box<dyn Spawn>,
+    ) -> RSocket {
+        let socket = RSocket {
+            shared: Arc::new(Shared {
+                conn,
+                routes: Mutex::default(),
+                spawn,
+            }),
+        };
+        let router = socket.clone();
+        socket.spawn(async move { router.route(responder).await });
+        socket
+    }
+
+    fn spawn(&self, future: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.shared.spawn.spawn(Box::pin(future));
+    }
+
+    fn routes(&self) -> MutexGuard<'_, Routes> {
+        self.shared
+            .routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The connection handle underneath.
+    pub fn connection(&self) -> &Connection<rsocket::Connection> {
+        &self.shared.conn
+    }
+
+    fn command(&self, command: Command) -> Result<Option<StreamId>, Error> {
+        self.shared.conn.command(command).map_err(Error::Usage)
+    }
+
+    /// Waits until requests can be made: a server's connection opens once the client's
+    /// SETUP is accepted.
+    async fn established(&self) {
+        poll_fn(|cx| {
+            self.shared
+                .conn
+                .poll_watch(cx, |m| m.is_open() || m.is_closed())
+        })
+        .await;
+    }
+
+    /// Opens a request with a slot for its inbound side (registered before any event for
+    /// it can be routed).
+    async fn open(&self, request: Request) -> Result<StreamId, Error> {
+        self.established().await;
+        let mut routes = self.routes();
+        let stream = self
+            .command(Command::Request(request))?
+            .expect("a stream id");
+        routes.open(stream);
+        Ok(stream)
+    }
+
+    /// Fire-and-forget: done once the request is handed to the connection.
+    pub async fn fire_and_forget(&self, payload: Payload) -> Result<(), Error> {
+        self.established().await;
+        self.command(Command::Request(Request::FireAndForget(payload)))
+            .map(drop)
+    }
+
+    /// Connection metadata to the peer.
+    pub async fn metadata_push(&self, metadata: Bytes) -> Result<(), Error> {
+        self.established().await;
+        self.command(Command::MetadataPush(metadata)).map(drop)
+    }
+
+    /// Request-response.
+    pub async fn request_response(&self, payload: Payload) -> Result<Payload, Error> {
+        let stream = self.open(Request::Response(payload)).await?;
+        let mut items = PayloadStream::new(self.clone(), stream, None);
+        match poll_fn(|cx| Pin::new(&mut items).poll_next(cx)).await {
+            Some(result) => result,
+            None => Err(Error::Stream {
+                code: ErrorCode::INVALID,
+                message: "the response completed without a payload".into(),
+            }),
+        }
+    }
+
+    /// Request-stream: items arrive as the returned stream is read; credit follows
+    /// consumption, keeping at most `window` items in flight (`MAX_REQUEST_N`: unbounded).
+    pub async fn request_stream(
+        &self,
+        payload: Payload,
+        window: u32,
+    ) -> Result<PayloadStream, Error> {
+        let window = window.max(1);
+        let stream = self
+            .open(Request::Stream {
+                payload,
+                demand: Demand::Manual(window),
+            })
+            .await?;
+        Ok(PayloadStream::new(self.clone(), stream, Some(window)))
+    }
+
+    /// Request-channel: `first`, then `outbound`'s items as the responder's credit allows;
+    /// the responder's items come back in the returned stream, with credit as for
+    /// [`request_stream`](RSocket::request_stream).
+    pub async fn request_channel(
+        &self,
+        first: Payload,
+        outbound: impl Stream<Item = Payload> + Send + 'static,
+        window: u32,
+    ) -> Result<PayloadStream, Error> {
+        let window = window.max(1);
+        let stream = self
+            .open(Request::Channel {
+                payload: first,
+                demand: Demand::Manual(window),
+                complete: false,
+            })
+            .await?;
+        let sender = self.clone();
+        let outbound = Box::pin(outbound);
+        self.spawn(async move {
+            let items = StreamMap(outbound);
+            let _ = sender.send_all(stream, items).await;
+        });
+        Ok(PayloadStream::new(self.clone(), stream, Some(window)))
+    }
+
+    /// Closes the connection gracefully (ERROR CONNECTION_CLOSE).
+    pub fn close(&self) -> Result<(), Error> {
+        self.command(Command::Close).map(drop)
+    }
+
+    /// Sends every item of `items` on `stream` as credit allows, then completes it (or
+    /// fails it with the items' error). Stops early if the stream goes away.
+    async fn send_all(
+        &self,
+        stream: StreamId,
+        mut items: impl Stream<Item = Result<Payload, ResponderError>> + Unpin,
+    ) -> Result<(), Error> {
+        while let Some(item) = poll_fn(|cx| Pin::new(&mut items).poll_next(cx)).await {
+            // Let the connection hold a few items for credit, then wait for room.
+            let room = poll_fn(|cx| {
+                self.shared.conn.poll_watch(cx, |m| {
+                    !m.has_stream(stream) || m.held_items(stream) < HELD_HIGH_WATER
+                })
+            })
+            .await;
+            if !room || !self.shared.conn.with(|m| m.has_stream(stream)) {
+                return Ok(()); // the stream (or the connection) is over
+            }
+            let command = match item {
+                Ok(payload) => Command::Send {
+                    stream,
+                    payload,
+                    complete: false,
+                },
+                Err(error) => Command::Error {
+                    stream,
+                    code: error.code,
+                    message: error.message,
+                },
+            };
+            let failed = matches!(command, Command::Error { .. });
+            self.command(command)?;
+            if failed {
+                return Ok(());
+            }
+        }
+        let _ = self.command(Command::Complete { stream });
+        Ok(())
+    }
+
+    /// The router: takes every event and sends it where it belongs; answers requests by
+    /// spawning the responder's handlers.
+    async fn route(self, responder: Arc<dyn Responder>) {
+        while let Some(event) = self.shared.conn.next_event().await {
+            match event {
+                Event::Setup(_) => {
+                    let _ = self.command(Command::AcceptSetup);
+                }
+                Event::Request {
+                    stream,
+                    interaction,
+                    payload,
+                } => self.respond(&responder, stream, interaction, payload),
+                Event::Next { stream, payload } => self.routes().next(stream, payload),
+                Event::Complete { stream } => self.routes().end(stream, Ok(())),
+                Event::Error {
+                    stream,
+                    code,
+                    message,
+                } => self
+                    .routes()
+                    .end(stream, Err(Error::Stream { code, message })),
+                Event::Cancelled { stream } => self.routes().end(stream, Ok(())),
+                Event::MetadataPush(metadata) => responder.metadata_push(metadata),
+                Event::Closed(reason) => {
+                    self.routes().close(Error::Closed(reason));
+                }
+                _ => {} // leases, tolerated violations
+            }
+        }
+        let error = match self.shared.conn.driver_result() {
+            Some(Err(error)) => Error::from_io(&error),
+            _ => Error::Closed(CloseReason::TransportClosed),
+        };
+        self.routes().close(error);
+    }
+
+    fn respond(
+        &self,
+        responder: &Arc<dyn Responder>,
+        stream: StreamId,
+        interaction: Interaction,
+        payload: Payload,
+    ) {
+        let socket = self.clone();
+        match interaction {
+            Interaction::FireAndForget => self.spawn(responder.fire_and_forget(payload)),
+            Interaction::Response => {
+                let answer = responder.request_response(payload);
+                self.spawn(async move {
+                    let command = match answer.await {
+                        Ok(payload) => Command::Send {
+                            stream,
+                            payload,
+                            complete: true,
+                        },
+                        Err(error) => Command::Error {
+                            stream,
+                            code: error.code,
+                            message: error.message,
+                        },
+                    };
+                    let _ = socket.command(command); // the requester may have cancelled
+                });
+            }
+            Interaction::Stream => {
+                let items = responder.request_stream(payload);
+                self.spawn(async move {
+                    let _ = socket.send_all(stream, items).await;
+                });
+            }
+            Interaction::Channel { complete } => {
+                self.routes().open(stream);
+                if complete {
+                    self.routes().end(stream, Ok(()));
+                }
+                let inbound = PayloadStream::new(self.clone(), stream, None);
+                let items = responder.request_channel(payload, inbound);
+                self.spawn(async move {
+                    let _ = socket.send_all(stream, items).await;
+                });
+            }
+        }
+    }
+}
+
+/// Turns a stream of payloads into a stream of `Ok` payloads.
+struct StreamMap(Pin<Box<dyn Stream<Item = Payload> + Send>>);
+
+impl Stream for StreamMap {
+    type Item = Result<Payload, ResponderError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.as_mut().poll_next(cx).map(|item| item.map(Ok))
+    }
+}
+
+/// Items of one stream, as they arrive: a [`Stream`] of `Result<Payload, Error>` that ends
+/// after the peer completes it and yields one `Err` if it fails. As a requester's stream,
+/// reading it grants the peer more credit (half a window at a time); dropping it before
+/// the end cancels the stream.
+pub struct PayloadStream {
+    socket: RSocket,
+    stream: StreamId,
+    /// The credit window this side grants, if it grants (requester streams).
+    window: Option<u32>,
+    consumed: u32,
+    ended: bool,
+}
+
+impl std::fmt::Debug for PayloadStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayloadStream")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PayloadStream {
+    fn new(socket: RSocket, stream: StreamId, window: Option<u32>) -> PayloadStream {
+        PayloadStream {
+            socket,
+            stream,
+            window,
+            consumed: 0,
+            ended: false,
+        }
+    }
+
+    /// The stream id.
+    pub fn id(&self) -> StreamId {
+        self.stream
+    }
+}
+
+impl Stream for PayloadStream {
+    type Item = Result<Payload, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let stream = self.stream;
+        let polled = self.socket.routes().poll(stream, cx);
+        match &polled {
+            Poll::Ready(Some(Ok(_))) => {
+                if let Some(window) = self.window.filter(|w| *w < MAX_REQUEST_N) {
+                    self.consumed += 1;
+                    if self.consumed >= (window / 2).max(1) {
+                        let n = std::mem::take(&mut self.consumed);
+                        let _ = self.socket.command(Command::RequestN { stream, n });
+                    }
+                }
+            }
+            Poll::Ready(_) => self.ended = true,
+            Poll::Pending => {}
+        }
+        polled
+    }
+}
+
+impl Drop for PayloadStream {
+    fn drop(&mut self) {
+        self.socket.routes().forget(self.stream);
+        if !self.ended && self.window.is_some() {
+            let _ = self.socket.command(Command::Cancel {
+                stream: self.stream,
+            });
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! RSocket over loopback TCP on smol and tokio: every interaction both ways, the credit a
+//! requester grants following its reading, fragmentation, cancel on drop, and a closed
+//! connection failing what is pending. The server runs `rsocket_peer`'s responder.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures_lite::{StreamExt, future, stream};
+use wirestate::core::bytes::Bytes;
+use wirestate::core::rsocket::Payload;
+use wirestate::core::rsocket::conn::Config;
+use wirestate::rsocket::{self, Error, NoResponder, RSocket};
+use wirestate_tests::LIMIT;
+use wirestate_tests::rsocket_peer::PeerResponder;
+
+fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
+    smol::block_on(future::or(async { Some(future.await) }, async {
+        smol::Timer::after(LIMIT).await;
+        None
+    }))
+    .unwrap_or_else(|| panic!("{what} did not finish within {LIMIT:?}"))
+}
+
+/// A smol server with the peer responder; returns its address, the responder's counters
+/// and a handle that gets the server-side RSocket of the first connection.
+async fn smol_server(config: Config) -> (std::net::SocketAddr, PeerResponder, smol::Task<RSocket>) {
+    let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let responder = PeerResponder::default();
+    let served = responder.clone();
+    let task = smol::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        rsocket::smol::accept(stream, config, served)
+    });
+    (addr, responder, task)
+}
+
+/// The checks of `rsocket_peer`'s client (DESIGN.md), against any client RSocket.
+async fn peer_checks(client: &RSocket, responder: &PeerResponder) {
+    let answer = client
+        .request_response(Payload::with_metadata("hello", "meta"))
+        .await
+        .unwrap();
+    assert_eq!(answer.data, Bytes::from_static(b"echo:hello"));
+
+    let big = client
+        .request_response(Payload::data(vec![b'x'; 100_000]))
+        .await
+        .unwrap();
+    assert_eq!(big.data.len(), 100_005);
+
+    client.fire_and_forget(Payload::data("fnf")).await.unwrap();
+
+    let items: Vec<String> = client
+        .request_stream(Payload::data("5"), 2)
+        .await
+        .unwrap()
+        .map(|item| String::from_utf8(item.unwrap().data.to_vec()).unwrap())
+        .collect()
+        .await;
+    assert_eq!(items, ["item-0", "item-1", "item-2", "item-3", "item-4"]);
+
+    let outbound = stream::iter(["c0", "c1", "c2"].map(Payload::data));
+    let echoes: Vec<Bytes> = client
+        .request_channel(Payload::data("c-first"), outbound, 4)
+        .await
+        .unwrap()
+        .map(|item| item.unwrap().data)
+        .collect()
+        .await;
+    assert_eq!(echoes, ["echo:c-first", "echo:c0", "echo:c1", "echo:c2"]);
+
+    client
+        .metadata_push(Bytes::from_static(b"push"))
+        .await
+        .unwrap();
+    let alive = client
+        .request_response(Payload::data("still there"))
+        .await
+        .unwrap();
+    assert_eq!(alive.data, Bytes::from_static(b"echo:still there"));
+    assert_eq!(responder.fire_and_forget.load(Ordering::SeqCst), 1);
+    assert_eq!(responder.metadata_push.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn every_interaction_on_smol() {
+    bounded("smol", async {
+        let (addr, responder, _server) = smol_server(Config::default()).await;
+        let client = rsocket::smol::connect(addr, Config::default(), NoResponder)
+            .await
+            .unwrap();
+        peer_checks(&client, &responder).await;
+    });
+}
+
+#[test]
+fn every_interaction_with_1024_byte_fragments() {
+    bounded("fragments", async {
+        let config = Config {
+            fragment_size: Some(1024),
+            ..Config::default()
+        };
+        let (addr, responder, _server) = smol_server(config.clone()).await;
+        let client = rsocket::smol::connect(addr, config, NoResponder)
+            .await
+            .unwrap();
+        peer_checks(&client, &responder).await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_interaction_on_tokio() {
+    tokio::time::timeout(LIMIT, async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let responder = PeerResponder::default();
+        let served = responder.clone();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let _socket = rsocket::tokio::accept(stream, Config::default(), served);
+            std::future::pending::<()>().await;
+        });
+        let client = rsocket::tokio::connect(addr, Config::default(), NoResponder)
+            .await
+            .unwrap();
+        peer_checks(&client, &responder).await;
+    })
+    .await
+    .expect("within the limit");
+}
+
+#[test]
+fn the_server_requests_the_client_too() {
+    bounded("server to client", async {
+        let (addr, _, server) = smol_server(Config::default()).await;
+        let client_responder = PeerResponder::default();
+        let _client = rsocket::smol::connect(addr, Config::default(), client_responder)
+            .await
+            .unwrap();
+        let server = server.await;
+        let answer = server
+            .request_response(Payload::data("from the server"))
+            .await
+            .unwrap();
+        assert_eq!(answer.data, Bytes::from_static(b"echo:from the server"));
+        let items = server
+            .request_stream(Payload::data("3"), 1)
+            .await
+            .unwrap()
+            .count()
+            .await;
+        assert_eq!(items, 3);
+    });
+}
+
+#[test]
+fn a_long_stream_follows_the_readers_pace_and_cancels_on_drop() {
+    bounded("credit", async {
+        let (addr, _, server) = smol_server(Config::default()).await;
+        let client = rsocket::smol::connect(addr, Config::default(), NoResponder)
+            .await
+            .unwrap();
+        let server = server.await;
+        let mut items = client
+            .request_stream(Payload::data("100000"), 8)
+            .await
+            .unwrap();
+        for i in 0..20 {
+            let item = items.next().await.unwrap().unwrap();
+            assert_eq!(item.data, Bytes::from(format!("item-{i}")));
+        }
+        // The reader stops: the server holds what credit does not allow, within its mark.
+        smol::Timer::after(Duration::from_millis(200)).await;
+        let held = server.connection().with(|m| m.held_items(items.id()));
+        assert!(held <= 16, "{held} items held");
+        let id = items.id();
+        drop(items); // cancels
+        smol::Timer::after(Duration::from_millis(200)).await;
+        assert!(
+            !server.connection().with(|m| m.has_stream(id)),
+            "the server dropped the stream"
+        );
+        let answer = client.request_response(Payload::data("ok")).await.unwrap();
+        assert_eq!(answer.data, Bytes::from_static(b"echo:ok"));
+    });
+}
+
+#[test]
+fn a_closed_connection_fails_pending_and_new_requests() {
+    bounded("close", async {
+        let (addr, _, server) = smol_server(Config::default()).await;
+        let client = rsocket::smol::connect(addr, Config::default(), NoResponder)
+            .await
+            .unwrap();
+        let server = server.await;
+        let mut items = client
+            .request_stream(Payload::data("100000"), 1)
+            .await
+            .unwrap();
+        assert!(items.next().await.unwrap().is_ok());
+        server.close().unwrap();
+        let mut ended = false;
+        for _ in 0..10 {
+            match items.next().await {
+                Some(Ok(_)) => continue,
+                Some(Err(Error::Closed(_))) | None => {
+                    ended = true;
+                    break;
+                }
+                Some(Err(other)) => panic!("{other:?}"),
+            }
+        }
+        assert!(ended, "the stream ends with the connection");
+        assert!(
+            client
+                .request_response(Payload::data("late"))
+                .await
+                .is_err()
+        );
+    });
+}
