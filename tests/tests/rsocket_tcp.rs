@@ -1,4 +1,4 @@
-//! RSocket over loopback TCP on smol and tokio: every interaction both ways, the credit a
+//! RSocket over loopback TCP (and WebSocket) on smol and tokio: every interaction both ways, the credit a
 //! requester grants following its reading, fragmentation, cancel on drop, and a closed
 //! connection failing what is pending. The server runs `rsocket_peer`'s responder.
 
@@ -219,5 +219,23 @@ fn a_closed_connection_fails_pending_and_new_requests() {
                 .await
                 .is_err()
         );
+    });
+}
+
+#[test]
+fn every_interaction_over_websocket() {
+    bounded("websocket", async {
+        let config = Config { fragment_size: Some(1024), ..Config::default() };
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let responder = PeerResponder::default();
+        let served = responder.clone();
+        let server_config = config.clone();
+        let _server = smol::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            rsocket::smol::accept_ws(stream, server_config, served)
+        });
+        let client = rsocket::smol::connect_ws(&format!("ws://{addr}/"), config, NoResponder).await.unwrap();
+        peer_checks(&client, &responder).await;
     });
 }

@@ -1,4 +1,4 @@
-//! RSocket 1.0 on smol and tokio over TCP: a requester API (fire-and-forget,
+//! RSocket 1.0 on smol and tokio over TCP and over WebSocket: a requester API (fire-and-forget,
 //! request-response, request-stream and request-channel with credit that follows
 //! consumption, metadata push) and a [`Responder`] for the peer's requests. Both ends are
 //! requesters and responders.

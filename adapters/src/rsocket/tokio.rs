@@ -42,6 +42,40 @@ pub fn accept(stream: TcpStream, config: Config, responder: impl Responder) -> R
     start(stream, rsocket::Connection::server(config), responder)
 }
 
+/// Connects to an RSocket server over WebSocket (`ws://` URL; one binary message per frame)
+/// and sends SETUP from `config` once the upgrade is done.
+pub async fn connect_ws(
+    url: &str,
+    config: Config,
+    responder: impl Responder,
+) -> Result<RSocket, Error> {
+    let url = crate::ws::WsUrl::parse(url)
+        .map_err(|e| Error::Io(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let request =
+        wirestate_core::http::ClientRequest::new(url.authority.clone(), url.resource.clone());
+    let ws = wirestate_core::ws::Connection::client(Default::default(), crate::os_rng(), &request)
+        .map_err(|e| Error::Io(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let stream = TcpStream::connect((url.host.as_str(), url.port))
+        .await
+        .map_err(|e| Error::from_io(&e))?;
+    Ok(start(
+        stream,
+        rsocket::Connection::client_over_websocket(config, ws),
+        responder,
+    ))
+}
+
+/// Serves one accepted TCP connection as RSocket over WebSocket: the upgrade is accepted,
+/// then SETUP.
+pub fn accept_ws(stream: TcpStream, config: Config, responder: impl Responder) -> RSocket {
+    let ws = wirestate_core::ws::Connection::server(Default::default(), crate::os_rng());
+    start(
+        stream,
+        rsocket::Connection::server_over_websocket(config, ws),
+        responder,
+    )
+}
+
 fn start(stream: TcpStream, machine: rsocket::Connection, responder: impl Responder) -> RSocket {
     let _ = stream.set_nodelay(true);
     let conn = driver::tokio::connection(machine);

@@ -16,6 +16,7 @@ mod stream;
 #[cfg(all(test, feature = "testing"))]
 mod tests;
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::{String, ToString};
 use bytes::{Bytes, BytesMut};
@@ -31,6 +32,7 @@ use super::{
 };
 use crate::machine::Machine;
 use crate::time::{Instant, earliest};
+use crate::ws;
 
 /// Input stops while this much output waits to be transmitted.
 const OUT_HIGH_WATER: usize = 4 * 1024 * 1024;
@@ -106,6 +108,9 @@ pub struct Connection {
     last_received: Instant,
     last_now: Instant,
     transmit_closed: bool,
+    /// RSocket over WebSocket: the WebSocket connection underneath, one binary message per
+    /// frame.
+    ws: Option<Box<ws::Connection>>,
 }
 
 impl Connection {
@@ -159,6 +164,82 @@ impl Connection {
             last_received: Instant::ZERO,
             last_now: Instant::ZERO,
             transmit_closed: false,
+            ws: None,
+        }
+    }
+
+    /// A client over a WebSocket client connection (`ws`, not yet upgraded): the upgrade
+    /// happens first, then SETUP goes out as the first binary message.
+    pub fn client_over_websocket(config: Config, ws: ws::Connection) -> Connection {
+        let config = Config {
+            framing: Framing::Frames,
+            ..config
+        };
+        let mut connection = Connection::client(config);
+        connection.ws = Some(Box::new(ws));
+        connection
+    }
+
+    /// A server over a WebSocket server connection (`ws`, waiting for the upgrade request,
+    /// which is accepted).
+    pub fn server_over_websocket(config: Config, ws: ws::Connection) -> Connection {
+        let config = Config {
+            framing: Framing::Frames,
+            ..config
+        };
+        let mut connection = Connection::server(config);
+        connection.ws = Some(Box::new(ws));
+        connection
+    }
+
+    /// Takes what the WebSocket connection reports: the upgrade, frames as binary
+    /// messages, and its end.
+    fn pump_websocket(&mut self, now: Instant) {
+        while let Some(event) = self.ws.as_mut().and_then(|ws| ws.poll_event()) {
+            match event {
+                ws::Event::UpgradeRequest(_) => {
+                    if let Some(ws) = &mut self.ws {
+                        let _ = ws.command(now, ws::Command::Accept(Default::default()));
+                    }
+                }
+                ws::Event::Message(ws::Message::Binary(frame)) => self.handle_frame(now, frame),
+                ws::Event::Message(ws::Message::Text(_)) | ws::Event::Fragment { .. } => {
+                    self.fail(
+                        ErrorCode::CONNECTION_ERROR,
+                        "RSocket frames travel in binary messages",
+                    );
+                }
+                ws::Event::Closed(_) => self.close(CloseReason::TransportClosed),
+                _ => {} // open, pings, the peer's close frame
+            }
+        }
+    }
+
+    /// Hands queued frames to the WebSocket connection once it is open, and closes it once
+    /// RSocket is done.
+    fn feed_websocket(&mut self) {
+        let Some(ws) = &mut self.ws else {
+            return;
+        };
+        while ws.is_open() {
+            let Some(frame) = self.out_frames.pop_front() else {
+                break;
+            };
+            self.out_frames_len -= frame.len();
+            let now = self.last_now;
+            if ws
+                .command(now, ws::Command::Send(ws::Message::Binary(frame)))
+                .is_err()
+            {
+                break;
+            }
+        }
+        if self.transmit_closed && self.out_frames.is_empty() && ws.is_open() {
+            let close = ws::Command::Close {
+                code: ws::CloseCode::NORMAL,
+                reason: String::new(),
+            };
+            let _ = ws.command(self.last_now, close);
         }
     }
 
@@ -194,7 +275,7 @@ impl Connection {
 
     /// Bytes waiting to be transmitted.
     pub fn buffered_amount(&self) -> usize {
-        self.out.len() + self.out_frames_len
+        self.out.len() + self.out_frames_len + self.ws.as_ref().map_or(0, |ws| ws.buffered_amount())
     }
 
     /// Feeds one whole frame (its bytes without a length prefix). Message transports call
@@ -779,6 +860,11 @@ impl Machine for Connection {
 
     fn handle_input(&mut self, now: Instant, data: &[u8]) -> usize {
         self.last_now = now;
+        if let Some(ws) = &mut self.ws {
+            let taken = ws.handle_input(now, data);
+            self.pump_websocket(now);
+            return taken;
+        }
         if matches!(self.phase, Phase::Closed) {
             return data.len();
         }
@@ -811,11 +897,19 @@ impl Machine for Connection {
 
     fn handle_eof(&mut self, now: Instant) {
         self.last_now = now;
+        if let Some(ws) = &mut self.ws {
+            ws.handle_eof(now);
+            self.pump_websocket(now);
+        }
         self.close(CloseReason::TransportClosed);
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         self.last_now = now;
+        if let Some(ws) = &mut self.ws {
+            ws.handle_timeout(now);
+            self.pump_websocket(now);
+        }
         if !self.timers_armed {
             self.arm_timers(now);
         }
@@ -978,6 +1072,10 @@ impl Machine for Connection {
     }
 
     fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.ws.is_some() {
+            self.feed_websocket();
+            return self.ws.as_mut().and_then(|ws| ws.poll_transmit());
+        }
         if let Some(frame) = self.out_frames.pop_front() {
             self.out_frames_len -= frame.len();
             return Some(frame);
@@ -1011,27 +1109,43 @@ impl Machine for Connection {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
+        let transport = self.ws.as_ref().and_then(|ws| ws.poll_timeout());
         if matches!(self.phase, Phase::Closed) {
-            return None;
+            return transport;
         }
         if !self.timers_armed {
             return Some(Instant::ZERO); // at once: the timers arm themselves
         }
-        earliest(self.next_keepalive, self.lifetime_deadline())
+        earliest(
+            transport,
+            earliest(self.next_keepalive, self.lifetime_deadline()),
+        )
     }
 
     fn wants_read(&self) -> bool {
+        if let Some(ws) = &self.ws {
+            // After RSocket's end the WebSocket still reads, for its closing handshake.
+            return ws.wants_read()
+                && self.queued_bytes <= self.config.max_queued_bytes
+                && self.buffered_amount() <= OUT_HIGH_WATER;
+        }
         !matches!(self.phase, Phase::Closed)
             && self.queued_bytes <= self.config.max_queued_bytes
             && self.buffered_amount() <= OUT_HIGH_WATER
     }
 
     fn is_transmit_closed(&self) -> bool {
-        self.transmit_closed
+        match &self.ws {
+            Some(ws) => ws.is_transmit_closed(),
+            None => self.transmit_closed,
+        }
     }
 
     fn is_finished(&self) -> bool {
-        self.transmit_closed && self.buffered_amount() == 0
+        match &self.ws {
+            Some(ws) => self.transmit_closed && self.out_frames.is_empty() && ws.is_finished(),
+            None => self.transmit_closed && self.buffered_amount() == 0,
+        }
     }
 }
 

@@ -1006,3 +1006,75 @@ fn message_framing_carries_one_frame_per_transmit() {
         matches!(events(&mut server).as_slice(), [Event::Request { payload, .. }] if *payload == big)
     );
 }
+
+// ---- over WebSocket ---------------------------------------------------------------------
+
+fn over_websocket(config: Config, link: LinkConfig) -> Peers {
+    use crate::http::ClientRequest;
+    use crate::rng::Rng;
+    let ws_client = ws::Connection::client(
+        ws::Config::default(),
+        Rng::from_u64(1),
+        &ClientRequest::new("h", "/"),
+    )
+    .unwrap();
+    let ws_server = ws::Connection::server(ws::Config::default(), Rng::from_u64(2));
+    let client = Connection::client_over_websocket(config.clone(), ws_client);
+    let server = Connection::server_over_websocket(config, ws_server);
+    let mut pair = Pair::with_links(client, server, link, link);
+    pair.run_for(Duration::from_millis(10));
+    assert!(matches!(events(&mut pair.b).as_slice(), [Event::Setup(_)]));
+    pair.b.command(pair.now, Command::AcceptSetup).unwrap();
+    pair.run_for(Duration::from_millis(10));
+    pair
+}
+
+#[test]
+fn over_websocket_every_frame_is_a_binary_message() {
+    let config = Config {
+        fragment_size: Some(256),
+        ..Config::default()
+    };
+    for link in [LinkConfig::default(), LinkConfig::chunked(5)] {
+        let mut pair = over_websocket(config.clone(), link);
+        let big = Payload::with_metadata(vec![1u8; 1000], vec![2u8; 50_000]);
+        let id = request(&mut pair, Request::Response(big.clone()));
+        pair.run_for(Duration::from_secs(1));
+        assert_eq!(
+            events(&mut pair.b),
+            [Event::Request {
+                stream: id,
+                interaction: Interaction::Response,
+                payload: big.clone()
+            }]
+        );
+        pair.b
+            .command(
+                pair.now,
+                Command::Send {
+                    stream: id,
+                    payload: Payload::data("ok"),
+                    complete: true,
+                },
+            )
+            .unwrap();
+        pair.run_for(Duration::from_secs(1));
+        assert_eq!(
+            events(&mut pair.a)[0],
+            Event::Next {
+                stream: id,
+                payload: Payload::data("ok")
+            }
+        );
+        // Closing RSocket closes the WebSocket too, with its closing handshake.
+        pair.a.command(pair.now, Command::Close).unwrap();
+        pair.run_for(Duration::from_secs(1));
+        assert_eq!(
+            closed(&events(&mut pair.b)),
+            Some(&CloseReason::PeerClosed {
+                message: String::new()
+            })
+        );
+        assert!(pair.a.is_finished() && pair.b.is_finished());
+    }
+}
