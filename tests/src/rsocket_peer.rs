@@ -19,6 +19,18 @@ pub struct PeerResponder {
     pub fire_and_forget: Arc<AtomicUsize>,
     /// Metadata pushes seen.
     pub metadata_push: Arc<AtomicUsize>,
+    /// Print a line for fire-and-forget and metadata push (the example server does).
+    pub verbose: bool,
+}
+
+impl PeerResponder {
+    /// A responder that prints a line per fire-and-forget and metadata push.
+    pub fn verbose() -> PeerResponder {
+        PeerResponder {
+            verbose: true,
+            ..PeerResponder::default()
+        }
+    }
 }
 
 fn echo(payload: &Payload) -> Payload {
@@ -28,8 +40,11 @@ fn echo(payload: &Payload) -> Payload {
 }
 
 impl Responder for PeerResponder {
-    fn fire_and_forget(&self, _: Payload) -> BoxFuture<()> {
+    fn fire_and_forget(&self, payload: Payload) -> BoxFuture<()> {
         self.fire_and_forget.fetch_add(1, Ordering::SeqCst);
+        if self.verbose {
+            println!("fire_and_forget {}", String::from_utf8_lossy(&payload.data));
+        }
         Box::pin(async {})
     }
 
@@ -61,7 +76,10 @@ impl Responder for PeerResponder {
         Box::pin(stream::once(Ok(echo(&first))).chain(rest))
     }
 
-    fn metadata_push(&self, _: Bytes) {
+    fn metadata_push(&self, metadata: Bytes) {
         self.metadata_push.fetch_add(1, Ordering::SeqCst);
+        if self.verbose {
+            println!("metadata_push {}", String::from_utf8_lossy(&metadata));
+        }
     }
 }

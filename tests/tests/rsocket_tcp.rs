@@ -225,7 +225,10 @@ fn a_closed_connection_fails_pending_and_new_requests() {
 #[test]
 fn every_interaction_over_websocket() {
     bounded("websocket", async {
-        let config = Config { fragment_size: Some(1024), ..Config::default() };
+        let config = Config {
+            fragment_size: Some(1024),
+            ..Config::default()
+        };
         let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let responder = PeerResponder::default();
@@ -235,7 +238,9 @@ fn every_interaction_over_websocket() {
             let (stream, _) = listener.accept().await.unwrap();
             rsocket::smol::accept_ws(stream, server_config, served)
         });
-        let client = rsocket::smol::connect_ws(&format!("ws://{addr}/"), config, NoResponder).await.unwrap();
+        let client = rsocket::smol::connect_ws(&format!("ws://{addr}/"), config, NoResponder)
+            .await
+            .unwrap();
         peer_checks(&client, &responder).await;
     });
 }

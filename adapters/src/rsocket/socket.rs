@@ -151,6 +151,20 @@ impl RSocket {
         Ok(PayloadStream::new(self.clone(), stream, Some(window)))
     }
 
+    /// Request-stream with explicit pacing: `initial` credit, then `every` more each time
+    /// `every` items were read (rsocket-kotlin's `PrefetchStrategy`, or a reader that asks
+    /// in batches).
+    pub async fn request_stream_paced(
+        &self,
+        payload: Payload,
+        initial: u32,
+        every: u32,
+    ) -> Result<PayloadStream, Error> {
+        let mut items = self.request_stream(payload, initial).await?;
+        items.refill = every.max(1);
+        Ok(items)
+    }
+
     /// Request-channel: `first`, then `outbound`'s items as the responder's credit allows;
     /// the responder's items come back in the returned stream, with credit as for
     /// [`request_stream`](RSocket::request_stream).
@@ -328,6 +342,8 @@ pub struct PayloadStream {
     stream: StreamId,
     /// The credit window this side grants, if it grants (requester streams).
     window: Option<u32>,
+    /// Grant this many more once this many were read.
+    refill: u32,
     consumed: u32,
     ended: bool,
 }
@@ -346,6 +362,7 @@ impl PayloadStream {
             socket,
             stream,
             window,
+            refill: window.map_or(1, |w| (w / 2).max(1)),
             consumed: 0,
             ended: false,
         }
@@ -368,9 +385,9 @@ impl Stream for PayloadStream {
         let polled = self.socket.routes().poll(stream, cx);
         match &polled {
             Poll::Ready(Some(Ok(_))) => {
-                if let Some(window) = self.window.filter(|w| *w < MAX_REQUEST_N) {
+                if self.window.is_some_and(|w| w < MAX_REQUEST_N) {
                     self.consumed += 1;
-                    if self.consumed >= (window / 2).max(1) {
+                    if self.consumed >= self.refill {
                         let n = std::mem::take(&mut self.consumed);
                         let _ = self.socket.command(Command::RequestN { stream, n });
                     }
