@@ -19,7 +19,7 @@ use super::{Error, ResponderError};
 use crate::driver::Connection;
 
 /// Items a sending task lets the connection hold for credit before it waits.
-const HELD_HIGH_WATER: usize = 16;
+const HELD_HIGH_WATER: usize = 64;
 
 /// Starts futures on a runtime.
 pub(crate) trait Spawn: Send + Sync + 'static {
@@ -282,24 +282,35 @@ impl RSocket {
     ) {
         let socket = self.clone();
         match interaction {
-            Interaction::FireAndForget => self.spawn(responder.fire_and_forget(payload)),
+            Interaction::FireAndForget => {
+                let mut done = responder.fire_and_forget(payload);
+                if poll_now(&mut done).is_none() {
+                    self.spawn(done);
+                }
+            }
             Interaction::Response => {
-                let answer = responder.request_response(payload);
-                self.spawn(async move {
-                    let command = match answer.await {
-                        Ok(payload) => Command::Send {
-                            stream,
-                            payload,
-                            complete: true,
-                        },
-                        Err(error) => Command::Error {
-                            stream,
-                            code: error.code,
-                            message: error.message,
-                        },
+                let answer_with =
+                    move |socket: &RSocket, answer: Result<Payload, ResponderError>| {
+                        let command = match answer {
+                            Ok(payload) => Command::Send {
+                                stream,
+                                payload,
+                                complete: true,
+                            },
+                            Err(error) => Command::Error {
+                                stream,
+                                code: error.code,
+                                message: error.message,
+                            },
+                        };
+                        let _ = socket.command(command); // the requester may have cancelled
                     };
-                    let _ = socket.command(command); // the requester may have cancelled
-                });
+                // A handler that answers at once is answered here, without a task.
+                let mut answer = responder.request_response(payload);
+                match poll_now(&mut answer) {
+                    Some(result) => answer_with(self, result),
+                    None => self.spawn(async move { answer_with(&socket, answer.await) }),
+                }
             }
             Interaction::Stream => {
                 let items = responder.request_stream(payload);
@@ -319,6 +330,18 @@ impl RSocket {
                 });
             }
         }
+    }
+}
+
+/// Polls `future` once, with a waker that does nothing: its value if it is ready. A
+/// future that is not ready is polled again by whoever takes it next, with a real waker.
+fn poll_now<T>(future: &mut BoxFuture<T>) -> Option<T> {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(std::task::Waker::noop()))
+    {
+        Poll::Ready(value) => Some(value),
+        Poll::Pending => None,
     }
 }
 
