@@ -21,6 +21,9 @@ use wirestate::core::rsocket::conn::Config;
 use wirestate::rsocket::{self, NoResponder, RSocket};
 use wirestate_tests::rsocket_peer::PeerResponder;
 
+/// One client check: its detail on success, what went wrong otherwise.
+type Check = fn(RSocket) -> future::Boxed<Result<String, String>>;
+
 /// How long one check may take.
 const CHECK_TIME: Duration = Duration::from_secs(10);
 
@@ -114,7 +117,7 @@ async fn client(port: u16, websocket: bool, config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let checks: [(&str, fn(RSocket) -> future::Boxed<Result<String, String>>); 7] = [
+    let checks: [(&str, Check); 7] = [
         ("request_response", |s| Box::pin(request_response(s))),
         ("request_response_100k", |s| {
             Box::pin(request_response_100k(s))
