@@ -32,6 +32,7 @@ pub mod smol;
 mod socket;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+mod transport;
 
 pub use error::{Error, ResponderError};
 pub use responder::{BoxFuture, BoxStream, NoResponder, Responder};

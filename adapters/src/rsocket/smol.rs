@@ -7,6 +7,7 @@ use wirestate_core::rsocket::{self, conn::Config};
 
 use super::responder::BoxFuture;
 use super::socket::Spawn;
+use super::transport;
 use super::{Error, RSocket, Responder};
 use crate::driver::{self, Connection};
 
@@ -48,31 +49,17 @@ pub async fn connect_ws(
     config: Config,
     responder: impl Responder,
 ) -> Result<RSocket, Error> {
-    let url = crate::ws::WsUrl::parse(url)
-        .map_err(|e| Error::Io(std::io::ErrorKind::InvalidInput, e.to_string()))?;
-    let request =
-        wirestate_core::http::ClientRequest::new(url.authority.clone(), url.resource.clone());
-    let ws = wirestate_core::ws::Connection::client(Default::default(), crate::os_rng(), &request)
-        .map_err(|e| Error::Io(std::io::ErrorKind::InvalidInput, e.to_string()))?;
-    let stream = TcpStream::connect((url.host.as_str(), url.port))
+    let (machine, host, port) = transport::ws_client(url, config)?;
+    let stream = TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| Error::from_io(&e))?;
-    Ok(start(
-        stream,
-        rsocket::Connection::client_over_websocket(config, ws),
-        responder,
-    ))
+    Ok(start(stream, machine, responder))
 }
 
 /// Serves one accepted TCP connection as RSocket over WebSocket: the upgrade is accepted,
 /// then SETUP.
 pub fn accept_ws(stream: TcpStream, config: Config, responder: impl Responder) -> RSocket {
-    let ws = wirestate_core::ws::Connection::server(Default::default(), crate::os_rng());
-    start(
-        stream,
-        rsocket::Connection::server_over_websocket(config, ws),
-        responder,
-    )
+    start(stream, transport::ws_server(config), responder)
 }
 
 fn start(stream: TcpStream, machine: rsocket::Connection, responder: impl Responder) -> RSocket {
