@@ -3,7 +3,9 @@
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use wirestate_core::chan::{ByteSink, ByteSource, Pipe, PipeConfig};
+use wirestate_core::chan::{
+    ByteSink, ByteSource, ChannelError, Delimited, LineEnding, LineReader, Pipe, PipeConfig,
+};
 use wirestate_core::http::{ClientRequest, Feed, HeadBuffer};
 use wirestate_core::rsocket::{self, Frame, FrameReader, Payload, RequestKind};
 use wirestate_core::testing::{LinkConfig, Pair};
@@ -279,5 +281,41 @@ proptest! {
         }
         prop_assert_eq!(found, Some(head.into_bytes()));
         prop_assert_eq!(leftover, trailing);
+    }
+
+    #[test]
+    fn lines_come_out_whole_whatever_the_chunking(
+        lines in proptest::collection::vec("[a-zé✓ \r]{0,40}", 0..20),
+        crlf in proptest::collection::vec(any::<bool>(), 20),
+        cuts in proptest::collection::vec(1usize..17, 1..10),
+    ) {
+        // Lines may hold a lone CR (data under LineEnding::Default), never an LF.
+        let mut input = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            input.extend_from_slice(line.as_bytes());
+            input.extend_from_slice(if crlf[i] { b"\r\n" } else { b"\n" });
+        }
+        let mut pipe = Pipe::new(PipeConfig::with_capacity(4096));
+        let mut reader = LineReader::new();
+        let mut got: Vec<String> = Vec::new();
+        let mut line = Vec::new();
+        for piece in pieces(&input, &cuts) {
+            pipe.write(piece).unwrap();
+            pipe.flush().unwrap();
+            loop {
+                match reader.read_line(&mut pipe, &mut line, 1 << 20, LineEnding::Default) {
+                    Ok(Delimited::Found(_)) => got.push(String::from_utf8(std::mem::take(&mut line)).unwrap()),
+                    Err(ChannelError::Blocked) => break,
+                    other => prop_assert!(false, "{:?}", other),
+                }
+            }
+        }
+        // A line ending in CR, then LF, loses that CR to the CRLF.
+        let expected: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| if crlf[i] { l.clone() } else { l.strip_suffix('\r').unwrap_or(l).to_string() })
+            .collect();
+        prop_assert_eq!(got, expected);
     }
 }
