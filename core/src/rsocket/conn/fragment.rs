@@ -6,8 +6,11 @@ use bytes::Bytes;
 
 use crate::rsocket::{Frame, Payload, RequestKind};
 
-/// Header plus a metadata length field: what every fragment may need besides its bytes.
-const FRAGMENT_OVERHEAD: usize = 6 + 3;
+/// The frame header.
+const HEADER: usize = 6;
+
+/// A metadata length field, in fragments that carry metadata.
+const METADATA_LENGTH: usize = 3;
 
 /// Emits `frame` as is when it fits in `limit` bytes, or as fragments that each do.
 /// `limit` must be at least 64 (see `Config::frame_limit`).
@@ -54,7 +57,12 @@ pub(crate) fn fragment(frame: Frame, limit: usize, mut emit: impl FnMut(Frame)) 
             Some(RequestKind::Stream { .. } | RequestKind::Channel { .. }) => 4,
             _ => 0,
         };
-        let mut budget = limit - FRAGMENT_OVERHEAD - request_n;
+        let metadata_length = if metadata.is_some() {
+            METADATA_LENGTH
+        } else {
+            0
+        };
+        let mut budget = limit - HEADER - request_n - metadata_length;
         let piece_metadata = metadata.as_mut().map(|m| {
             let take = m.len().min(budget);
             budget -= take;
@@ -166,6 +174,25 @@ mod tests {
         }
         assert_eq!(metadata, payload.metadata.unwrap().to_vec());
         assert_eq!(data, payload.data.to_vec());
+    }
+
+    #[test]
+    fn data_only_fragments_fill_the_limit() {
+        let frames = pieces(
+            Frame::Payload {
+                stream: 2,
+                follows: false,
+                complete: true,
+                next: true,
+                payload: Payload::data(vec![1u8; 5000]),
+            },
+            1024,
+        );
+        assert!(
+            frames[..frames.len() - 1]
+                .iter()
+                .all(|f| f.encoded_len() == 1024)
+        );
     }
 
     #[test]
