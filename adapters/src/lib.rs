@@ -39,7 +39,7 @@ pub mod driver;
 pub mod net;
 mod park;
 mod rng;
-#[cfg(any(feature = "smol", feature = "tokio"))]
+#[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub mod rsocket;
 #[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub mod ws;

@@ -244,3 +244,43 @@ fn every_interaction_over_websocket() {
         peer_checks(&client, &responder).await;
     });
 }
+
+#[test]
+fn a_blocking_client_against_a_smol_server() {
+    let (addr, responder) = bounded("server", async {
+        let (addr, responder, server) = smol_server(Config::default()).await;
+        server.detach(); // the connection lives on in its own tasks
+        (addr, responder)
+    });
+    let client = rsocket::blocking::connect(addr, Config::default()).unwrap();
+    let answer = client.request_response(Payload::data("blocking")).unwrap();
+    assert_eq!(answer.data, Bytes::from_static(b"echo:blocking"));
+    client.fire_and_forget(Payload::data("fnf")).unwrap();
+    let items: Vec<Bytes> = client
+        .request_stream(Payload::data("10"), 3)
+        .unwrap()
+        .map(|item| item.unwrap().data)
+        .collect();
+    assert_eq!(items.len(), 10);
+    assert_eq!(items[9], Bytes::from_static(b"item-9"));
+    // An early drop cancels; the connection goes on.
+    let mut long = client.request_stream(Payload::data("100000"), 4).unwrap();
+    assert!(long.next().unwrap().is_ok());
+    drop(long);
+    client.metadata_push(Bytes::from_static(b"push")).unwrap();
+    assert_eq!(
+        client
+            .request_response(Payload::data("again"))
+            .unwrap()
+            .data,
+        Bytes::from_static(b"echo:again")
+    );
+    let deadline = std::time::Instant::now() + LIMIT;
+    while responder.metadata_push.load(Ordering::SeqCst) == 0
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(responder.fire_and_forget.load(Ordering::SeqCst), 1);
+    client.close().unwrap();
+}

@@ -1,4 +1,5 @@
-//! RSocket 1.0 on smol and tokio over TCP and over WebSocket: a requester API (fire-and-forget,
+//! RSocket 1.0 on smol and tokio over TCP and over WebSocket, and a blocking std client: a
+//! requester API (fire-and-forget,
 //! request-response, request-stream and request-channel with credit that follows
 //! consumption, metadata push) and a [`Responder`] for the peer's requests. Both ends are
 //! requesters and responders.
@@ -24,6 +25,8 @@
 //! # fn main() {}
 //! ```
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod error;
 mod responder;
 mod routes;
@@ -32,6 +35,7 @@ pub mod smol;
 mod socket;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+#[cfg(any(feature = "smol", feature = "tokio"))]
 mod transport;
 
 pub use error::{Error, ResponderError};
