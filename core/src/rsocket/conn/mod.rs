@@ -829,13 +829,16 @@ impl Connection {
         Ok(stream)
     }
 
+    /// A stream the application knows: live, and not a request still arriving in
+    /// fragments (which the application has not been told about).
     fn live_stream(&mut self, stream: StreamId) -> Result<&mut Stream, UsageError> {
         if matches!(self.phase, Phase::Closed) {
             return Err(UsageError::NotOpen);
         }
-        self.streams
-            .get_mut(&stream)
-            .ok_or(UsageError::UnknownStream(stream))
+        match self.streams.get_mut(&stream) {
+            Some(state) if !matches!(state.partial, Some((Assembling::Request(_), _))) => Ok(state),
+            _ => Err(UsageError::UnknownStream(stream)),
+        }
     }
 
     fn arm_timers(&mut self, now: Instant) {
@@ -942,10 +945,13 @@ impl Machine for Connection {
         self.last_now = now;
         match command {
             Command::AcceptSetup => {
+                if !matches!(self.phase, Phase::AwaitingDecision(_)) {
+                    return Err(UsageError::NoPendingSetup); // and the phase stays as it is
+                }
                 let Phase::AwaitingDecision(held) =
                     core::mem::replace(&mut self.phase, Phase::Open)
                 else {
-                    return Err(UsageError::NoPendingSetup);
+                    unreachable!("checked above");
                 };
                 for frame in held {
                     self.handle_frame(now, frame);

@@ -1078,3 +1078,78 @@ fn over_websocket_every_frame_is_a_binary_message() {
         assert!(pair.a.is_finished() && pair.b.is_finished());
     }
 }
+
+/// Found by the rsocket_conn fuzz target: accepting a SETUP after the connection failed
+/// (here on an over-long frame prefix) must not reopen it.
+#[test]
+fn accepting_after_a_failure_does_not_reopen() {
+    let mut server = Connection::server(Config {
+        max_inbound_payload: 4096,
+        ..Config::default()
+    });
+    let mut client = Connection::client(Config::default());
+    server.handle_input(Instant::ZERO, &transmitted(&mut client));
+    server.handle_input(Instant::ZERO, &[103, 111, 0]); // a 6.7 MB frame announced
+    assert!(server.is_closed());
+    assert_eq!(
+        server.command(Instant::ZERO, Command::AcceptSetup),
+        Err(UsageError::NoPendingSetup)
+    );
+    assert!(server.is_closed() && !server.is_open());
+    let events = events(&mut server);
+    assert!(
+        matches!(events.as_slice(), [Event::Setup(_), Event::Closed(_)]),
+        "{events:?}"
+    );
+}
+
+/// Found by the rsocket_conn fuzz target: a request still arriving in fragments reuses an
+/// id the application answered before; the application's late sends on that id must not
+/// reach the wire.
+#[test]
+fn a_request_still_in_fragments_is_not_the_applications_to_answer() {
+    let mut server = raw_server(Config::default());
+    feed(
+        &mut server,
+        &Frame::Request {
+            stream: 13,
+            kind: RequestKind::Response,
+            follows: false,
+            payload: Payload::default(),
+        },
+    );
+    let _ = events(&mut server);
+    server
+        .command(
+            Instant::ZERO,
+            Command::Send {
+                stream: 13,
+                payload: Payload::data("one"),
+                complete: true,
+            },
+        )
+        .unwrap();
+    let _ = transmitted(&mut server);
+    // The id is free again; a new request on it starts arriving in fragments.
+    feed(
+        &mut server,
+        &Frame::Request {
+            stream: 13,
+            kind: RequestKind::FireAndForget,
+            follows: true,
+            payload: Payload::data("part"),
+        },
+    );
+    assert_eq!(
+        server.command(
+            Instant::ZERO,
+            Command::Send {
+                stream: 13,
+                payload: Payload::data("late"),
+                complete: false
+            }
+        ),
+        Err(UsageError::UnknownStream(13))
+    );
+    assert!(transmitted(&mut server).is_empty());
+}
