@@ -33,11 +33,30 @@ struct Shared {
 }
 
 /// An RSocket connection, as requester (the methods here) and responder (the
-/// [`Responder`] it was started with). Clones share the connection; the connection closes
-/// when the last clone is dropped... or with [`close`](RSocket::close).
+/// [`Responder`] it was started with). Clones share the connection. A client's closes
+/// gracefully when the application's last clone is dropped; a server's lives on while the
+/// client is connected. [`close`](RSocket::close) closes either.
 #[derive(Clone)]
 pub struct RSocket {
     shared: Arc<Shared>,
+    /// Held by the application's clones only (not by the routing and sending tasks): the
+    /// last one to go closes the connection.
+    _user: Option<Arc<UserHandle>>,
+}
+
+fn conn_is_client(conn: &Connection<rsocket::Connection>) -> bool {
+    conn.with(|m| m.role() == wirestate_core::rsocket::conn::Role::Client)
+}
+
+/// Closes the connection when the application lets go of it.
+struct UserHandle(std::sync::Weak<Shared>);
+
+impl Drop for UserHandle {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.upgrade() {
+            let _ = shared.conn.command(Command::Close);
+        }
+    }
 }
 
 impl std::fmt::Debug for RSocket {
@@ -53,16 +72,30 @@ impl RSocket {
         responder: Arc<dyn Responder>,
         spawn: Box<dyn Spawn>,
     ) -> RSocket {
+        // Channel credit is granted as the application reads (PayloadStream), not as the
+        // router takes events.
+        conn.with(|m| m.set_channel_refill(false));
+        let shared = Arc::new(Shared {
+            conn,
+            routes: Mutex::default(),
+            spawn,
+        });
+        let is_client = conn_is_client(&shared.conn);
         let socket = RSocket {
-            shared: Arc::new(Shared {
-                conn,
-                routes: Mutex::default(),
-                spawn,
-            }),
+            _user: is_client.then(|| Arc::new(UserHandle(Arc::downgrade(&shared)))),
+            shared,
         };
-        let router = socket.clone();
+        let router = socket.internal();
         socket.spawn(async move { router.route(responder).await });
         socket
+    }
+
+    /// A clone for the library's own tasks: it does not keep the connection open.
+    fn internal(&self) -> RSocket {
+        RSocket {
+            shared: Arc::clone(&self.shared),
+            _user: None,
+        }
     }
 
     fn spawn(&self, future: impl std::future::Future<Output = ()> + Send + 'static) {
@@ -124,7 +157,7 @@ impl RSocket {
     /// Request-response.
     pub async fn request_response(&self, payload: Payload) -> Result<Payload, Error> {
         let stream = self.open(Request::Response(payload)).await?;
-        let mut items = PayloadStream::new(self.clone(), stream, None);
+        let mut items = PayloadStream::new(self.internal(), stream, None, true);
         match poll_fn(|cx| Pin::new(&mut items).poll_next(cx)).await {
             Some(result) => result,
             None => Err(Error::Stream {
@@ -148,7 +181,12 @@ impl RSocket {
                 demand: Demand::Manual(window),
             })
             .await?;
-        Ok(PayloadStream::new(self.clone(), stream, Some(window)))
+        Ok(PayloadStream::new(
+            self.internal(),
+            stream,
+            Some(window),
+            true,
+        ))
     }
 
     /// Request-stream with explicit pacing: `initial` credit, then `every` more each time
@@ -182,13 +220,18 @@ impl RSocket {
                 complete: false,
             })
             .await?;
-        let sender = self.clone();
+        let sender = self.internal();
         let outbound = Box::pin(outbound);
         self.spawn(async move {
             let items = StreamMap(outbound);
             let _ = sender.send_all(stream, items).await;
         });
-        Ok(PayloadStream::new(self.clone(), stream, Some(window)))
+        Ok(PayloadStream::new(
+            self.internal(),
+            stream,
+            Some(window),
+            true,
+        ))
     }
 
     /// Closes the connection gracefully (ERROR CONNECTION_CLOSE).
@@ -280,7 +323,7 @@ impl RSocket {
         interaction: Interaction,
         payload: Payload,
     ) {
-        let socket = self.clone();
+        let socket = self.internal();
         match interaction {
             Interaction::FireAndForget => {
                 let mut done = responder.fire_and_forget(payload);
@@ -323,7 +366,8 @@ impl RSocket {
                 if complete {
                     self.routes().end(stream, Ok(()));
                 }
-                let inbound = PayloadStream::new(self.clone(), stream, None);
+                let window = self.shared.conn.with(|m| m.channel_window());
+                let inbound = PayloadStream::new(self.internal(), stream, Some(window), false);
                 let items = responder.request_channel(payload, inbound);
                 self.spawn(async move {
                     let _ = socket.send_all(stream, items).await;
@@ -363,8 +407,11 @@ impl Stream for StreamMap {
 pub struct PayloadStream {
     socket: RSocket,
     stream: StreamId,
-    /// The credit window this side grants, if it grants (requester streams).
+    /// The credit window this side grants, if it grants (requester streams, and a
+    /// channel responder's inbound side).
     window: Option<u32>,
+    /// We requested the stream: dropping it early cancels it.
+    requester: bool,
     /// Grant this many more once this many were read.
     refill: u32,
     consumed: u32,
@@ -380,11 +427,17 @@ impl std::fmt::Debug for PayloadStream {
 }
 
 impl PayloadStream {
-    fn new(socket: RSocket, stream: StreamId, window: Option<u32>) -> PayloadStream {
+    fn new(
+        socket: RSocket,
+        stream: StreamId,
+        window: Option<u32>,
+        requester: bool,
+    ) -> PayloadStream {
         PayloadStream {
             socket,
             stream,
             window,
+            requester,
             refill: window.map_or(1, |w| (w / 2).max(1)),
             consumed: 0,
             ended: false,
@@ -426,7 +479,7 @@ impl Stream for PayloadStream {
 impl Drop for PayloadStream {
     fn drop(&mut self) {
         self.socket.routes().forget(self.stream);
-        if !self.ended && self.window.is_some() {
+        if !self.ended && self.requester {
             let _ = self.socket.command(Command::Cancel {
                 stream: self.stream,
             });

@@ -110,7 +110,7 @@ impl WebSocket {
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.writer.start_close(code, reason)?;
         let drained = async {
-            while self.reader.recv().await?.is_some() {}
+            while self.reader.recv_piece().await?.is_some() {}
             Ok(())
         }
         .await;

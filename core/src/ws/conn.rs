@@ -208,6 +208,12 @@ impl Connection {
         matches!(self.phase, Phase::Open) && !self.close_sent
     }
 
+    /// Whether the closing handshake has started or the connection is over: no message
+    /// will be sent any more.
+    pub fn is_closing(&self) -> bool {
+        self.close_sent || matches!(self.phase, Phase::Closed)
+    }
+
     /// Bytes allocated for received payloads.
     #[cfg(test)]
     pub(crate) fn receive_allocated(&self) -> usize {

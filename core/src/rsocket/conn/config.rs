@@ -45,8 +45,13 @@ pub struct Config {
     /// REQUEST_N exist (rsocket-rust 0.7).
     pub overflow_allowance: u32,
     /// Responder: the credit granted automatically for a channel's inbound items, and
-    /// granted again as the application consumes them.
+    /// granted again as the application takes them from the event queue.
     pub channel_window: u32,
+    /// Responder: grant channel credit again as events are taken (`true`), or leave it to
+    /// [`Command::RequestN`](super::Command::RequestN) from a layer that knows when items
+    /// are really consumed (`false`; the adapters do this). The first grant is automatic
+    /// either way.
+    pub channel_refill: bool,
     /// Events held for the application, in payload bytes, before input stops.
     pub max_queued_bytes: usize,
 }
@@ -65,6 +70,7 @@ impl Default for Config {
             max_inbound_payload: 64 * 1024 * 1024,
             overflow_allowance: 256,
             channel_window: 64,
+            channel_refill: true,
             max_queued_bytes: 16 * 1024 * 1024,
         }
     }

@@ -221,6 +221,12 @@ impl Connection {
         let Some(ws) = &mut self.ws else {
             return;
         };
+        if ws.is_closing() {
+            // Nothing more can go out: queued frames would hold the connection open.
+            self.out_frames.clear();
+            self.out_frames_len = 0;
+            return;
+        }
         while ws.is_open() {
             let Some(frame) = self.out_frames.pop_front() else {
                 break;
@@ -251,6 +257,16 @@ impl Connection {
     /// Whether streams can be opened and answered.
     pub fn is_open(&self) -> bool {
         matches!(self.phase, Phase::Open)
+    }
+
+    /// The credit a channel responder grants at first (`Config::channel_window`).
+    pub fn channel_window(&self) -> u32 {
+        self.config.channel_window.max(1)
+    }
+
+    /// Sets `Config::channel_refill` (before any channel arrives).
+    pub fn set_channel_refill(&mut self, refill: bool) {
+        self.config.channel_refill = refill;
     }
 
     /// Whether the connection is over.
@@ -284,11 +300,16 @@ impl Connection {
     pub fn handle_frame(&mut self, now: Instant, frame: Bytes) {
         self.last_now = now;
         self.last_received = now;
+        if frame.len() > self.config.max_inbound_payload.saturating_add(64) {
+            return self.fail(ErrorCode::CONNECTION_ERROR, "a frame over the size limit");
+        }
         match &mut self.phase {
             Phase::Closed => {}
             Phase::AwaitingSetup => self.first_frame(now, frame),
             Phase::AwaitingDecision(held) => {
-                if held.len() < MAX_HELD_FRAMES {
+                let held_bytes: usize = held.iter().map(Bytes::len).sum();
+                let room = self.config.max_inbound_payload.saturating_sub(held_bytes);
+                if held.len() < MAX_HELD_FRAMES && frame.len() <= room {
                     held.push_back(frame);
                 } else {
                     self.fail(
@@ -482,12 +503,12 @@ impl Connection {
             RequestKind::Stream { initial_n } => (Kind::Stream, initial_n),
             RequestKind::Channel { initial_n, .. } => (Kind::Channel, initial_n),
         };
-        let mut state = Stream::new(
-            Side::Responder,
-            kind_of,
-            Demand::Window(self.config.channel_window.max(1)),
-            Credit::new(credit),
-        );
+        let window = self.config.channel_window.max(1);
+        let demand = match self.config.channel_refill {
+            true => Demand::Window(window),
+            false => Demand::Manual(window),
+        };
+        let mut state = Stream::new(Side::Responder, kind_of, demand, Credit::new(credit));
         // Channel inbound credit is granted when the application takes the request.
         state.inbound_credit = Credit::default();
         state.inbound_open = matches!(interaction, Interaction::Channel { complete: false });
@@ -558,6 +579,15 @@ impl Connection {
         let (next, complete) = (partial.next, partial.complete);
         match assembling {
             Assembling::Request(interaction) => {
+                // C may come on the last fragment (it does from us): it counts for the request.
+                let interaction = match interaction {
+                    Interaction::Channel { complete: first } => {
+                        let complete = first || complete;
+                        state.inbound_open = !complete;
+                        Interaction::Channel { complete }
+                    }
+                    other => other,
+                };
                 self.open_request(stream, state, interaction, partial.into_payload());
             }
             Assembling::Item => {
@@ -567,14 +597,13 @@ impl Connection {
         }
     }
 
-    /// Fails the stream if its reassembly passed the limit; `true` if it is within.
+    /// Fails the stream if reassembly passed the limit, which holds for the stream and for
+    /// every stream's partial messages together; `true` if it is within.
     fn check_partial_size(&mut self, stream: StreamId) -> bool {
-        let len = self
-            .streams
-            .get(&stream)
-            .and_then(|s| s.partial.as_ref())
-            .map_or(0, |(_, p)| p.len());
-        if len <= self.config.max_inbound_payload {
+        let partial_len = |s: &Stream| s.partial.as_ref().map_or(0, |(_, p)| p.len());
+        let len = self.streams.get(&stream).map_or(0, partial_len);
+        let total: usize = self.streams.values().map(partial_len).sum();
+        if len <= self.config.max_inbound_payload && total <= self.config.max_inbound_payload {
             return true;
         }
         self.fail_stream(
@@ -850,7 +879,9 @@ impl Connection {
     }
 
     fn lifetime_deadline(&self) -> Option<Instant> {
-        (self.timers_armed && !matches!(self.phase, Phase::Closed | Phase::AwaitingSetup))
+        // Also while waiting for SETUP: a client that never sends one does not hold the
+        // connection forever (the server's own max lifetime applies until SETUP says).
+        (self.timers_armed && !matches!(self.phase, Phase::Closed))
             .then(|| self.last_received + self.max_lifetime)
     }
 }
@@ -976,7 +1007,8 @@ impl Machine for Connection {
                     (Side::Responder, _) | (Side::Requester, Kind::Channel) => state.outbound_open,
                     _ => false,
                 };
-                if !may_send || state.complete_after_held {
+                let completing = state.held.back().is_some_and(|(_, complete)| *complete);
+                if !may_send || state.complete_after_held || completing {
                     return Err(UsageError::NotAllowed(
                         "this side of the stream cannot send",
                     ));
@@ -1193,8 +1225,8 @@ fn millis(duration: Duration) -> u32 {
 }
 
 fn check_n(n: u32) -> Result<(), UsageError> {
-    if n == 0 {
-        return Err(UsageError::InvalidArgument("request-n must be at least 1"));
+    if n == 0 || n > MAX_REQUEST_N {
+        return Err(UsageError::InvalidArgument("request-n is 1 to 2^31-1"));
     }
     Ok(())
 }

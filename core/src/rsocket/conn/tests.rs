@@ -1153,3 +1153,93 @@ fn a_request_still_in_fragments_is_not_the_applications_to_answer() {
     );
     assert!(transmitted(&mut server).is_empty());
 }
+
+/// From review: a fragmented REQUEST_CHANNEL carries C on its last fragment (we send it
+/// there), and the responder must see the requester's side complete.
+#[test]
+fn a_fragmented_channel_request_keeps_its_completion() {
+    let config = Config {
+        fragment_size: Some(64),
+        ..Config::default()
+    };
+    let mut pair = open_with(config.clone(), config, LinkConfig::default());
+    let first = Payload::data(vec![5u8; 500]);
+    let id = request(
+        &mut pair,
+        Request::Channel {
+            payload: first.clone(),
+            demand: Demand::Window(4),
+            complete: true,
+        },
+    );
+    assert_eq!(
+        events(&mut pair.b),
+        [Event::Request {
+            stream: id,
+            interaction: Interaction::Channel { complete: true },
+            payload: first
+        }]
+    );
+    pair.b
+        .command(
+            pair.now,
+            Command::Send {
+                stream: id,
+                payload: Payload::data("only"),
+                complete: true,
+            },
+        )
+        .unwrap();
+    pair.run_for(Duration::from_millis(10));
+    assert_eq!(
+        (pair.a.stream_count(), pair.b.stream_count()),
+        (0, 0),
+        "both sides are done"
+    );
+}
+
+/// From review: once an item marked complete is held for credit, nothing may follow it.
+#[test]
+fn nothing_is_sent_after_a_held_completion() {
+    let mut server = raw_server(Config::default());
+    feed(
+        &mut server,
+        &Frame::Request {
+            stream: 1,
+            kind: RequestKind::Stream { initial_n: 1 },
+            follows: false,
+            payload: Payload::default(),
+        },
+    );
+    let _ = events(&mut server);
+    let send = |server: &mut Connection, complete| {
+        server.command(
+            Instant::ZERO,
+            Command::Send {
+                stream: 1,
+                payload: Payload::data("x"),
+                complete,
+            },
+        )
+    };
+    send(&mut server, false).unwrap(); // goes out with the one credit
+    send(&mut server, true).unwrap(); // held, and completes
+    assert!(matches!(
+        send(&mut server, false),
+        Err(UsageError::NotAllowed(_))
+    ));
+}
+
+/// From review: over WebSocket, frames queued when the WebSocket starts closing are
+/// dropped, so the connection can finish.
+#[test]
+fn over_websocket_a_peer_close_does_not_strand_queued_frames() {
+    let mut pair = over_websocket(Config::default(), LinkConfig::default());
+    // The server asks for a keepalive answer and closes the WebSocket in the same breath.
+    pair.b.command(pair.now, Command::Close).unwrap();
+    pair.a
+        .command(pair.now, Command::MetadataPush(Bytes::from_static(b"late")))
+        .unwrap();
+    pair.run_for(Duration::from_secs(10));
+    assert!(pair.a.is_finished() && pair.b.is_finished());
+}

@@ -168,9 +168,10 @@ impl Inflater {
 
     /// The message is complete (its tail was inflated): forget the context if agreed.
     pub(crate) fn end_message(&mut self) {
+        let ended = core::mem::take(&mut self.stream_ended);
         if self.release {
             self.stream = None;
-        } else if self.no_context_takeover || core::mem::take(&mut self.stream_ended) {
+        } else if self.no_context_takeover || ended {
             if let Some(stream) = &mut self.stream {
                 stream.reset(false);
             }

@@ -135,7 +135,8 @@ fn server_response(config: &DeflateConfig, offer: &Params) -> (Extension, Negoti
         .server_max_window_bits
         .unwrap_or(15)
         .min(config.server_max_window_bits);
-    if server_bits < 15 {
+    // Included when below 15, or when the client asked (RFC 7692 §7.1.2.1).
+    if server_bits < 15 || offer.server_max_window_bits.is_some() {
         response =
             response.with_param_value(SERVER_MAX_WINDOW_BITS, alloc::format!("{server_bits}"));
     }
