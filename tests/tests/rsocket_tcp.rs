@@ -289,17 +289,25 @@ fn a_blocking_client_against_a_smol_server() {
 fn dropping_the_last_client_handle_closes_the_connection() {
     bounded("drop", async {
         let (addr, _, server) = smol_server(Config::default()).await;
-        let client = rsocket::smol::connect(addr, Config::default(), NoResponder).await.unwrap();
+        let client = rsocket::smol::connect(addr, Config::default(), NoResponder)
+            .await
+            .unwrap();
         let server = server.await;
         client.request_response(Payload::data("hi")).await.unwrap();
         let copy = client.clone();
         drop(client);
-        assert!(copy.request_response(Payload::data("still")).await.is_ok(), "a clone keeps it");
+        assert!(
+            copy.request_response(Payload::data("still")).await.is_ok(),
+            "a clone keeps it"
+        );
         drop(copy);
         let deadline = std::time::Instant::now() + LIMIT;
         while server.connection().with(|m| !m.is_closed()) && std::time::Instant::now() < deadline {
             smol::Timer::after(Duration::from_millis(5)).await;
         }
-        assert!(server.connection().with(|m| m.is_closed()), "the server saw the close");
+        assert!(
+            server.connection().with(|m| m.is_closed()),
+            "the server saw the close"
+        );
     });
 }
