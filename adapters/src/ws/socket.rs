@@ -344,13 +344,9 @@ impl WriteHalf {
     /// Ready once the send queue is below its high-water mark.
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let high_water = self.send_high_water;
-        match self.shared.conn.poll_watch(cx, |machine| {
+        self.watch(cx, |machine| {
             !machine.is_open() || machine.buffered_amount() <= high_water
-        }) {
-            Poll::Ready(true) => Poll::Ready(Ok(())),
-            Poll::Ready(false) => Poll::Ready(Err(Error::AlreadyClosed)),
-            Poll::Pending => Poll::Pending,
-        }
+        })
     }
 
     /// Queues a message without waiting (after [`poll_ready`](WriteHalf::poll_ready)).
@@ -360,15 +356,23 @@ impl WriteHalf {
 
     /// Ready once every queued frame was handed to the transport.
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        match self
-            .shared
+        self.watch(cx, |machine| machine.buffered_amount() == 0)
+    }
+
+    /// Ready once `ready` holds for the machine; [`Error::AlreadyClosed`] if the driver
+    /// stopped first.
+    fn watch(
+        &self,
+        cx: &mut Context<'_>,
+        ready: impl FnOnce(&ws::Connection) -> bool,
+    ) -> Poll<Result<(), Error>> {
+        self.shared
             .conn
-            .poll_watch(cx, |machine| machine.buffered_amount() == 0)
-        {
-            Poll::Ready(true) => Poll::Ready(Ok(())),
-            Poll::Ready(false) => Poll::Ready(Err(Error::AlreadyClosed)),
-            Poll::Pending => Poll::Pending,
-        }
+            .poll_watch(cx, ready)
+            .map(|held| match held {
+                true => Ok(()),
+                false => Err(Error::AlreadyClosed),
+            })
     }
 
     /// Starts the closing handshake, unless it has started already.
