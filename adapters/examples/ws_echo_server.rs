@@ -2,8 +2,9 @@
 //! back. Messages up to 64 MiB; permessage-deflate accepted when built with the `deflate`
 //! feature (`--deflate off` turns it off). Runs until killed; prints `listening on
 //! HOST:PORT` once ready. This is the server the Autobahn testsuite's fuzzing client checks.
+//! With `--tls-cert CERT.pem --tls-key KEY.pem` (feature `tls`) it serves `wss://`.
 //!
-//! `cargo run -p wirestate --all-features --example ws_echo_server -- --listen 127.0.0.1:9001 [--runtime smol|tokio|blocking]`
+//! `cargo run -p wirestate --all-features --example ws_echo_server -- --listen 127.0.0.1:9001 [--runtime smol|tokio|blocking] [--tls-cert CERT.pem --tls-key KEY.pem]`
 
 #[path = "support/args.rs"]
 mod args;
@@ -16,7 +17,8 @@ use wirestate::ws::{self, ServerOptions};
 
 fn main() -> io::Result<()> {
     let args = Args::parse(
-        "ws_echo_server --listen HOST:PORT [--runtime smol|tokio|blocking] [--deflate on|off]",
+        "ws_echo_server --listen HOST:PORT [--runtime smol|tokio|blocking] [--deflate on|off] \
+         [--tls-cert CERT.pem --tls-key KEY.pem]",
     );
     let listener = TcpListener::bind(args.get("listen", "127.0.0.1:9001"))?;
     #[allow(unused_mut)] // without the deflate feature nothing changes
@@ -25,12 +27,25 @@ fn main() -> io::Result<()> {
     if args.get("deflate", "on") == "on" {
         options.config.deflate = Some(Default::default());
     }
+    #[cfg(feature = "tls")]
+    if let (cert, key) = (args.get("tls-cert", ""), args.get("tls-key", ""))
+        && !cert.is_empty()
+    {
+        let identity =
+            wirestate::tls::Identity::from_pem(&std::fs::read(cert)?, &std::fs::read(key)?)?;
+        options = options.tls(
+            wirestate::tls::ServerConfig::builder(identity)
+                .alpn([&b"http/1.1"[..]])
+                .build()?,
+        );
+    }
     announce(listener.local_addr()?);
     match args.runtime() {
         Runtime::Smol => smol::block_on(async {
             let listener = smol::net::TcpListener::try_from(listener)?;
             loop {
                 let (stream, _) = listener.accept().await?;
+                let options = options.clone();
                 smol::spawn(async move {
                     let mut socket = ws::smol::accept(stream, &options).await?;
                     while let Some(message) = socket.recv().await? {
@@ -46,6 +61,7 @@ fn main() -> io::Result<()> {
             let listener = tokio::net::TcpListener::from_std(listener)?;
             loop {
                 let (stream, _) = listener.accept().await?;
+                let options = options.clone();
                 tokio::spawn(async move {
                     let mut socket = ws::tokio::accept(stream, &options).await?;
                     while let Some(message) = socket.recv().await? {
@@ -57,6 +73,7 @@ fn main() -> io::Result<()> {
         }),
         Runtime::Blocking => loop {
             let (stream, _) = listener.accept()?;
+            let options = options.clone();
             std::thread::spawn(move || {
                 let mut socket = ws::blocking::accept(stream, &options)?;
                 while let Some(message) = socket.recv()? {

@@ -41,6 +41,9 @@ mod park;
 mod rng;
 #[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub mod rsocket;
+#[cfg(feature = "tls")]
+pub mod tls;
+pub mod wire;
 #[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub mod ws;
 

@@ -3,8 +3,8 @@
 //! Everything here is independent of the runtime that drives a connection: raw std
 //! [`TcpStream`](std::net::TcpStream) peers ([`peers`]), the application's side of a driven
 //! [`Duplex`](wirestate_core::chan::Duplex) ([`app`]), written once against the [`app::Wait`]
-//! trait that each driver test implements for its runtime, and a test-only machine with
-//! timers ([`ticker`]).
+//! trait that each driver test implements for its runtime, a test-only machine with
+//! timers ([`ticker`]), and certificates made in the test for TLS ([`pki`]).
 
 #![warn(missing_docs)]
 
@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub mod app;
 pub mod peers;
+pub mod pki;
 pub mod rsocket_peer;
 pub mod ticker;
 pub mod ws_peers;

@@ -201,8 +201,11 @@ fn write_loop<M: Machine>(
                 Err(error) => return Err(error),
             },
             Step::Shutdown => {
-                stream.shutdown(Shutdown::Write)?;
-                output.write_shut_down();
+                match stream.shutdown(Shutdown::Write) {
+                    // The peer already closed and reset: nothing is left to shut down.
+                    Err(e) if e.kind() != io::ErrorKind::NotConnected => return Err(e),
+                    _ => output.write_shut_down(),
+                }
             }
             Step::Finish => return Ok(()),
             Step::Wait(wait) => thread::park_timeout(wait),

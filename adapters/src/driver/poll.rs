@@ -145,7 +145,13 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                 self.output.flushed();
             }
         } else if shutdown {
-            if completed(self.io.poll_shutdown(cx), &mut progress)?.is_some() {
+            // A peer that already closed and reset the connection leaves nothing to shut
+            // down: the FIN's purpose, no more data from us, holds either way.
+            let shut = self.io.poll_shutdown(cx).map(|result| match result {
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                other => other,
+            });
+            if completed(shut, &mut progress)?.is_some() {
                 self.output.write_shut_down();
             }
         } else if finished || abandoned {

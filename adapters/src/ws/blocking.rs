@@ -54,7 +54,7 @@ pub fn accept_with(
     options: &ServerOptions,
     policy: impl Policy,
 ) -> Result<WebSocket, Error> {
-    let machine = handshake::server_machine(options, crate::os_rng());
+    let machine = handshake::server_machine(options, crate::os_rng())?;
     start(
         Connection::new(machine),
         stream,
@@ -64,7 +64,7 @@ pub fn accept_with(
 }
 
 fn start(
-    conn: Connection<wirestate_core::ws::Connection>,
+    conn: super::WsConnection,
     stream: TcpStream,
     send_high_water: usize,
     policy: impl Policy,

@@ -6,6 +6,10 @@ use std::io;
 use wirestate_core::http::HandshakeError;
 use wirestate_core::ws::{CloseReason, UsageError};
 
+use super::WsConnection;
+#[cfg(feature = "tls")]
+use crate::tls::TlsError;
+
 /// A WebSocket error: the transport, the handshake, the peer, or local misuse.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -37,6 +41,10 @@ pub enum Error {
     /// A command the connection cannot carry out (a ping over 125 bytes, an invalid close
     /// code or reason).
     Usage(UsageError),
+    /// TLS failed: a certificate was refused, the handshake timed out, or the peer broke
+    /// the TLS protocol.
+    #[cfg(feature = "tls")]
+    Tls(TlsError),
 }
 
 impl Error {
@@ -46,6 +54,25 @@ impl Error {
         match error {
             UsageError::Closing | UsageError::NotOpen => Error::AlreadyClosed,
             other => Error::Usage(other),
+        }
+    }
+
+    /// The error for a connection that ended with `reason`: its TLS failure if that is why
+    /// (`Ok`), else `Err(reason)` for the caller to map.
+    pub(crate) fn ended(conn: &WsConnection, reason: CloseReason) -> Result<Error, CloseReason> {
+        #[cfg(feature = "tls")]
+        if let Some(error) = conn.with(|m| m.tls_error().cloned()) {
+            return Ok(Error::Tls(error));
+        }
+        let _ = conn;
+        Err(reason)
+    }
+
+    /// The error for a connection whose driver stopped before the machine reported an end.
+    pub(crate) fn stopped(conn: &WsConnection) -> Error {
+        match conn.driver_result() {
+            Some(Err(error)) => Error::Io(error),
+            _ => Error::ended(conn, CloseReason::Abnormal).unwrap_or_else(Error::Closed),
         }
     }
 
@@ -72,6 +99,8 @@ impl fmt::Display for Error {
                 f.write_str("a message arrived in pieces (piece_size is set): use recv_piece")
             }
             Error::Usage(error) => write!(f, "WebSocket misuse: {error}"),
+            #[cfg(feature = "tls")]
+            Error::Tls(error) => write!(f, "WebSocket over {error}"),
         }
     }
 }
@@ -81,6 +110,8 @@ impl std::error::Error for Error {
         match self {
             Error::Io(error) => Some(error),
             Error::Usage(error) => Some(error),
+            #[cfg(feature = "tls")]
+            Error::Tls(error) => Some(error),
             _ => None,
         }
     }
@@ -104,6 +135,15 @@ impl From<Error> for io::Error {
                 io::Error::new(io::ErrorKind::ConnectionRefused, error)
             }
             Error::Closed(_) => io::Error::new(io::ErrorKind::ConnectionAborted, error),
+            #[cfg(feature = "tls")]
+            Error::Tls(tls) => tls.into(),
         }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl From<TlsError> for Error {
+    fn from(error: TlsError) -> Self {
+        Error::Tls(error)
     }
 }

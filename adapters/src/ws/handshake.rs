@@ -2,10 +2,11 @@
 
 use wirestate_core::http::{Accept, Reject, UpgradeRequest};
 use wirestate_core::rng::Rng;
-use wirestate_core::ws::{self, CloseReason, Command, Event};
+use wirestate_core::ws::{self, Command, Event};
 
+use super::WsConnection;
 use super::{ClientOptions, Error, ServerOptions, WebSocket, WsUrl};
-use crate::driver::Connection;
+use crate::wire::Wire;
 
 /// Decides on an upgrade request: accept it (choosing a subprotocol, adding headers) or
 /// reject it with a status and body.
@@ -19,23 +20,48 @@ pub fn accept_all(_: &UpgradeRequest) -> Result<Accept, Reject> {
     Ok(Accept::new())
 }
 
-/// A client machine for `url`.
+/// A client machine for `url`, under TLS for `wss://`.
 pub(crate) fn client_machine(
     url: &WsUrl,
     options: &ClientOptions,
     rng: Rng,
-) -> Result<ws::Connection, Error> {
-    ws::Connection::client(options.config, rng, &options.request(url)).map_err(Error::Usage)
+) -> Result<Wire<ws::Connection>, Error> {
+    let machine =
+        ws::Connection::client(options.config, rng, &options.request(url)).map_err(Error::Usage)?;
+    if !url.secure {
+        return Ok(Wire::plain(machine));
+    }
+    #[cfg(feature = "tls")]
+    {
+        let config = options.tls_config()?;
+        let session = config
+            .with_default_alpn(&[crate::tls::ALPN_HTTP_1_1])
+            .start(&url.host)?;
+        Ok(Wire::tls(machine, session))
+    }
+    #[cfg(not(feature = "tls"))]
+    Err(Error::InvalidUrl(format!(
+        "wss:// needs the `tls` feature: {}",
+        url.authority
+    )))
 }
 
-/// A server machine.
-pub(crate) fn server_machine(options: &ServerOptions, rng: Rng) -> ws::Connection {
-    ws::Connection::server(options.config, rng)
+/// A server machine, under TLS when the options carry a TLS configuration.
+pub(crate) fn server_machine(
+    options: &ServerOptions,
+    rng: Rng,
+) -> Result<Wire<ws::Connection>, Error> {
+    let machine = ws::Connection::server(options.config, rng);
+    #[cfg(feature = "tls")]
+    if let Some(config) = &options.tls {
+        return Ok(Wire::tls(machine, config.start()?));
+    }
+    Ok(Wire::plain(machine))
 }
 
 /// Waits until the connection opens, answering a server's upgrade request with `policy`.
 pub(crate) async fn open(
-    conn: Connection<ws::Connection>,
+    conn: WsConnection,
     send_high_water: usize,
     policy: impl Policy,
 ) -> Result<WebSocket, Error> {
@@ -53,14 +79,11 @@ pub(crate) async fn open(
             Some(Event::Open { subprotocol }) => {
                 return Ok(WebSocket::new(conn, subprotocol, send_high_water));
             }
-            Some(Event::Closed(reason)) => return Err(Error::from_handshake_end(reason)),
-            Some(_) => {}
-            None => {
-                return Err(match conn.driver_result() {
-                    Some(Err(error)) => Error::Io(error),
-                    _ => Error::Closed(CloseReason::Abnormal),
-                });
+            Some(Event::Closed(reason)) => {
+                return Err(Error::ended(&conn, reason).unwrap_or_else(Error::from_handshake_end));
             }
+            Some(_) => {}
+            None => return Err(Error::stopped(&conn)),
         }
     }
 }

@@ -56,6 +56,11 @@ mod socket;
 pub mod tokio;
 
 pub use error::Error;
+
+/// The connection a WebSocket shares with its driver: the WebSocket machine, plain or
+/// under TLS.
+pub type WsConnection =
+    crate::driver::Connection<crate::wire::Wire<wirestate_core::ws::Connection>>;
 pub use handshake::{Policy, accept_all};
 pub use options::{ClientOptions, DEFAULT_SEND_HIGH_WATER, ServerOptions, WsUrl};
 pub use socket::{Piece, ReadHalf, WebSocket, WriteHalf};

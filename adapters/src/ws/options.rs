@@ -8,13 +8,15 @@ use super::Error;
 /// Default send high-water mark: `send` waits while more than this is queued unsent.
 pub const DEFAULT_SEND_HIGH_WATER: usize = 256 * 1024;
 
-/// A `ws://` URL taken apart.
+/// A `ws://` or `wss://` URL taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsUrl {
     /// The host to connect to (without IPv6 brackets).
     pub host: String,
-    /// The port (80 when the URL names none).
+    /// The port (80 for `ws://`, 443 for `wss://` when the URL names none).
     pub port: u16,
+    /// `wss://`: the connection runs over TLS.
+    pub secure: bool,
     /// What the `Host` header says: the URL's authority.
     pub authority: String,
     /// The resource: path and query, at least `/`.
@@ -22,16 +24,14 @@ pub struct WsUrl {
 }
 
 impl WsUrl {
-    /// Parses `ws://host[:port][/path][?query]` (RFC 6455 §3). `wss://` needs TLS, which
-    /// this crate does not have yet; fragments are not allowed.
+    /// Parses `ws[s]://host[:port][/path][?query]` (RFC 6455 §3); fragments are not
+    /// allowed. Connecting to a `wss://` URL needs the `tls` feature.
     pub fn parse(url: &str) -> Result<WsUrl, Error> {
         let invalid = |why: &str| Error::InvalidUrl(format!("{why}: {url:?}"));
-        let rest = match url.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("ws") => rest,
-            Some((scheme, _)) if scheme.eq_ignore_ascii_case("wss") => {
-                return Err(invalid("wss:// (TLS) is not supported yet"));
-            }
-            _ => return Err(invalid("not a ws:// URL")),
+        let (secure, rest) = match url.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("ws") => (false, rest),
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("wss") => (true, rest),
+            _ => return Err(invalid("not a ws:// or wss:// URL")),
         };
         if rest.contains('#') {
             return Err(invalid("a WebSocket URL has no fragment"));
@@ -53,6 +53,7 @@ impl WsUrl {
         };
         let port = match port {
             Some(port) => port.parse().map_err(|_| invalid("bad port"))?,
+            None if secure => 443,
             None => 80,
         };
         if host.is_empty() {
@@ -66,6 +67,7 @@ impl WsUrl {
         Ok(WsUrl {
             host: host.to_string(),
             port,
+            secure,
             authority: authority.to_string(),
             resource,
         })
@@ -90,6 +92,8 @@ pub struct ClientOptions {
     pub send_high_water: usize,
     subprotocols: Vec<String>,
     headers: Vec<(String, Vec<u8>)>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ClientConfig>,
 }
 
 impl Default for ClientOptions {
@@ -99,6 +103,8 @@ impl Default for ClientOptions {
             send_high_water: DEFAULT_SEND_HIGH_WATER,
             subprotocols: Vec::new(),
             headers: Vec::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -128,6 +134,30 @@ impl ClientOptions {
         self
     }
 
+    /// The TLS configuration for `wss://` URLs. Without one, `wss://` trusts the
+    /// platform's roots. ALPN offers `http/1.1` unless the configuration names protocols.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: crate::tls::ClientConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// The configuration a `wss://` connection uses: the one set, or the platform default
+    /// (built once).
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls_config(&self) -> Result<crate::tls::ClientConfig, Error> {
+        static PLATFORM: std::sync::OnceLock<
+            Result<crate::tls::ClientConfig, crate::tls::TlsError>,
+        > = std::sync::OnceLock::new();
+        match &self.tls {
+            Some(config) => Ok(config.clone()),
+            None => PLATFORM
+                .get_or_init(|| crate::tls::ClientConfig::builder().build())
+                .clone()
+                .map_err(Error::Tls),
+        }
+    }
+
     /// The upgrade request for `url`.
     pub(crate) fn request(&self, url: &WsUrl) -> ClientRequest {
         let mut request = ClientRequest::new(url.authority.clone(), url.resource.clone());
@@ -142,12 +172,15 @@ impl ClientOptions {
 }
 
 /// How a server's connections behave.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Limits and timers of the connection.
     pub config: Config,
     /// `send` waits while more than this many bytes wait to be transmitted.
     pub send_high_water: usize,
+    /// Accept over TLS with this configuration (`wss://`).
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::ServerConfig>,
 }
 
 impl Default for ServerOptions {
@@ -155,11 +188,20 @@ impl Default for ServerOptions {
         ServerOptions {
             config: Config::default(),
             send_high_water: DEFAULT_SEND_HIGH_WATER,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
 
 impl ServerOptions {
+    /// Accepts over TLS with `config` (`wss://`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: crate::tls::ServerConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// Sets the connection's limits and timers.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
@@ -198,7 +240,6 @@ mod tests {
         );
         for bad in [
             "http://x/",
-            "wss://x/",
             "ws://x/#frag",
             "ws://",
             "ws://:80/",

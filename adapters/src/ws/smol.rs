@@ -1,7 +1,6 @@
 //! WebSocket on smol: `connect` and `accept`, the driver spawned on smol's global executor.
 
 use smol::net::TcpStream;
-use wirestate_core::ws;
 
 use super::handshake::{self, Policy, accept_all};
 use super::{ClientOptions, Error, ServerOptions, WebSocket, WsUrl};
@@ -25,7 +24,8 @@ pub async fn connect(url: &str) -> Result<WebSocket, Error> {
     connect_with(url, &ClientOptions::default()).await
 }
 
-/// Connects to a `ws://` URL: TCP (no delay), then the upgrade handshake.
+/// Connects to a `ws://` or `wss://` URL: TCP (no delay), TLS for `wss://` (see
+/// [`ClientOptions::tls`]), then the upgrade handshake.
 pub async fn connect_with(url: &str, options: &ClientOptions) -> Result<WebSocket, Error> {
     let url = WsUrl::parse(url)?;
     let machine = handshake::client_machine(&url, options, crate::os_rng())?;
@@ -51,8 +51,7 @@ pub async fn accept_with(
     policy: impl Policy,
 ) -> Result<WebSocket, Error> {
     stream.set_nodelay(true)?;
-    let conn: Connection<ws::Connection> =
-        Connection::new(handshake::server_machine(options, crate::os_rng()));
+    let conn = Connection::new(handshake::server_machine(options, crate::os_rng())?);
     smol::spawn(driver::smol::run(conn.clone(), stream)).detach();
     handshake::open(conn, options.send_high_water, policy).await
 }

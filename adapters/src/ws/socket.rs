@@ -9,14 +9,13 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use wirestate_core::ws::{self, CloseCode, CloseReason, Command, Event, Message};
 
-use super::Error;
-use crate::driver::Connection;
+use super::{Error, WsConnection};
 
 /// The shared connection. Dropping the last half without closing starts the closing
 /// handshake with 1001 (going away), which the driver completes on its own.
 #[derive(Debug)]
 struct Shared {
-    conn: Connection<ws::Connection>,
+    conn: WsConnection,
 }
 
 impl Drop for Shared {
@@ -54,7 +53,7 @@ pub struct WebSocket {
 impl WebSocket {
     /// Wraps an open connection.
     pub(crate) fn new(
-        conn: Connection<ws::Connection>,
+        conn: WsConnection,
         subprotocol: Option<String>,
         send_high_water: usize,
     ) -> WebSocket {
@@ -137,7 +136,7 @@ impl WebSocket {
     }
 
     /// The connection handle underneath, for what this type does not cover.
-    pub fn connection(&self) -> &Connection<ws::Connection> {
+    pub fn connection(&self) -> &WsConnection {
         &self.reader.shared.conn
     }
 
@@ -270,17 +269,17 @@ impl ReadHalf {
                     self.ended = true;
                     return Poll::Ready(match reason {
                         CloseReason::Normal { .. } => Ok(None),
-                        other => Err(Error::Closed(other)),
+                        other => {
+                            Err(Error::ended(&self.shared.conn, other)
+                                .unwrap_or_else(Error::Closed))
+                        }
                     });
                 }
                 Some(_) => {} // pings, pongs: already answered
                 None => {
                     // The driver stopped before the machine reported an end.
                     self.ended = true;
-                    return Poll::Ready(match self.shared.conn.driver_result() {
-                        Some(Err(error)) => Err(Error::Io(error)),
-                        _ => Err(Error::Closed(CloseReason::Abnormal)),
-                    });
+                    return Poll::Ready(Err(Error::stopped(&self.shared.conn)));
                 }
             }
         }
@@ -368,7 +367,7 @@ impl WriteHalf {
     ) -> Poll<Result<(), Error>> {
         self.shared
             .conn
-            .poll_watch(cx, ready)
+            .poll_watch(cx, |wire| ready(wire))
             .map(|held| match held {
                 true => Ok(()),
                 false => Err(Error::AlreadyClosed),

@@ -1,11 +1,10 @@
 //! WebSocket on tokio: `connect` and `accept`, the driver spawned on the ambient tokio runtime.
 
 use tokio::net::TcpStream;
-use wirestate_core::ws;
 
 use super::handshake::{self, Policy, accept_all};
 use super::{ClientOptions, Error, ServerOptions, WebSocket, WsUrl};
-use crate::driver::{self, Connection};
+use crate::driver;
 
 /// Connects to a `ws://` URL with default options.
 ///
@@ -25,7 +24,8 @@ pub async fn connect(url: &str) -> Result<WebSocket, Error> {
     connect_with(url, &ClientOptions::default()).await
 }
 
-/// Connects to a `ws://` URL: TCP (no delay), then the upgrade handshake.
+/// Connects to a `ws://` or `wss://` URL: TCP (no delay), TLS for `wss://` (see
+/// [`ClientOptions::tls`]), then the upgrade handshake.
 pub async fn connect_with(url: &str, options: &ClientOptions) -> Result<WebSocket, Error> {
     let url = WsUrl::parse(url)?;
     let machine = handshake::client_machine(&url, options, crate::os_rng())?;
@@ -51,8 +51,7 @@ pub async fn accept_with(
     policy: impl Policy,
 ) -> Result<WebSocket, Error> {
     stream.set_nodelay(true)?;
-    let conn: Connection<ws::Connection> =
-        driver::tokio::connection(handshake::server_machine(options, crate::os_rng()));
+    let conn = driver::tokio::connection(handshake::server_machine(options, crate::os_rng())?);
     tokio::spawn(driver::tokio::run(conn.clone(), stream));
     handshake::open(conn, options.send_high_water, policy).await
 }
