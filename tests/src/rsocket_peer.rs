@@ -10,7 +10,7 @@ use futures_lite::StreamExt;
 use futures_lite::stream;
 use wirestate::core::bytes::Bytes;
 use wirestate::core::rsocket::Payload;
-use wirestate::rsocket::{BoxFuture, BoxStream, PayloadStream, Responder, ResponderError};
+use wirestate::rsocket::{BoxFuture, BoxStream, PayloadStream, RSocket, Responder, ResponderError};
 
 /// The peer's responder, with counters the tests read.
 #[derive(Debug, Default, Clone)]
@@ -82,4 +82,52 @@ impl Responder for PeerResponder {
             println!("metadata_push {}", String::from_utf8_lossy(&metadata));
         }
     }
+}
+
+/// The checks of `rsocket_peer`'s client (DESIGN.md), against any client RSocket.
+pub async fn peer_checks(client: &RSocket, responder: &PeerResponder) {
+    let answer = client
+        .request_response(Payload::with_metadata("hello", "meta"))
+        .await
+        .unwrap();
+    assert_eq!(answer.data, Bytes::from_static(b"echo:hello"));
+
+    let big = client
+        .request_response(Payload::data(vec![b'x'; 100_000]))
+        .await
+        .unwrap();
+    assert_eq!(big.data.len(), 100_005);
+
+    client.fire_and_forget(Payload::data("fnf")).await.unwrap();
+
+    let items: Vec<String> = client
+        .request_stream(Payload::data("5"), 2)
+        .await
+        .unwrap()
+        .map(|item| String::from_utf8(item.unwrap().data.to_vec()).unwrap())
+        .collect()
+        .await;
+    assert_eq!(items, ["item-0", "item-1", "item-2", "item-3", "item-4"]);
+
+    let outbound = stream::iter(["c0", "c1", "c2"].map(Payload::data));
+    let echoes: Vec<Bytes> = client
+        .request_channel(Payload::data("c-first"), outbound, 4)
+        .await
+        .unwrap()
+        .map(|item| item.unwrap().data)
+        .collect()
+        .await;
+    assert_eq!(echoes, ["echo:c-first", "echo:c0", "echo:c1", "echo:c2"]);
+
+    client
+        .metadata_push(Bytes::from_static(b"push"))
+        .await
+        .unwrap();
+    let alive = client
+        .request_response(Payload::data("still there"))
+        .await
+        .unwrap();
+    assert_eq!(alive.data, Bytes::from_static(b"echo:still there"));
+    assert_eq!(responder.fire_and_forget.load(Ordering::SeqCst), 1);
+    assert_eq!(responder.metadata_push.load(Ordering::SeqCst), 1);
 }

@@ -6,13 +6,13 @@ use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use futures_lite::{StreamExt, future, stream};
+use futures_lite::{StreamExt, future};
 use wirestate::core::bytes::Bytes;
 use wirestate::core::rsocket::Payload;
 use wirestate::core::rsocket::conn::Config;
 use wirestate::rsocket::{self, Error, NoResponder, RSocket};
 use wirestate_tests::LIMIT;
-use wirestate_tests::rsocket_peer::PeerResponder;
+use wirestate_tests::rsocket_peer::{PeerResponder, peer_checks};
 
 fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
     smol::block_on(future::or(async { Some(future.await) }, async {
@@ -34,54 +34,6 @@ async fn smol_server(config: Config) -> (std::net::SocketAddr, PeerResponder, sm
         rsocket::smol::accept(stream, config, served)
     });
     (addr, responder, task)
-}
-
-/// The checks of `rsocket_peer`'s client (DESIGN.md), against any client RSocket.
-async fn peer_checks(client: &RSocket, responder: &PeerResponder) {
-    let answer = client
-        .request_response(Payload::with_metadata("hello", "meta"))
-        .await
-        .unwrap();
-    assert_eq!(answer.data, Bytes::from_static(b"echo:hello"));
-
-    let big = client
-        .request_response(Payload::data(vec![b'x'; 100_000]))
-        .await
-        .unwrap();
-    assert_eq!(big.data.len(), 100_005);
-
-    client.fire_and_forget(Payload::data("fnf")).await.unwrap();
-
-    let items: Vec<String> = client
-        .request_stream(Payload::data("5"), 2)
-        .await
-        .unwrap()
-        .map(|item| String::from_utf8(item.unwrap().data.to_vec()).unwrap())
-        .collect()
-        .await;
-    assert_eq!(items, ["item-0", "item-1", "item-2", "item-3", "item-4"]);
-
-    let outbound = stream::iter(["c0", "c1", "c2"].map(Payload::data));
-    let echoes: Vec<Bytes> = client
-        .request_channel(Payload::data("c-first"), outbound, 4)
-        .await
-        .unwrap()
-        .map(|item| item.unwrap().data)
-        .collect()
-        .await;
-    assert_eq!(echoes, ["echo:c-first", "echo:c0", "echo:c1", "echo:c2"]);
-
-    client
-        .metadata_push(Bytes::from_static(b"push"))
-        .await
-        .unwrap();
-    let alive = client
-        .request_response(Payload::data("still there"))
-        .await
-        .unwrap();
-    assert_eq!(alive.data, Bytes::from_static(b"echo:still there"));
-    assert_eq!(responder.fire_and_forget.load(Ordering::SeqCst), 1);
-    assert_eq!(responder.metadata_push.load(Ordering::SeqCst), 1);
 }
 
 #[test]

@@ -14,6 +14,7 @@ use super::socket::Spawn;
 use super::{Error, NoResponder, PayloadStream, RSocket};
 use crate::driver::{self, Connection};
 use crate::park;
+use crate::wire::Wire;
 
 /// Runs each future on a thread of its own (a client's routing task, and any handler).
 struct ThreadSpawn;
@@ -34,12 +35,38 @@ pub struct Client {
 
 /// Connects over TCP (length-prefixed frames) and sends SETUP from `config`.
 pub fn connect(addr: impl ToSocketAddrs, config: Config) -> Result<Client, Error> {
+    let machine = Wire::plain(rsocket::Connection::client(config));
+    Ok(Client {
+        socket: start(addr, machine)?.0,
+    })
+}
+
+/// Like [`connect`], over TLS: the server's certificate must be valid for `server_name`
+/// under `tls`. Returns once the TLS handshake is done, with [`Error::Tls`] if it fails.
+#[cfg(feature = "tls")]
+pub fn connect_tls(
+    addr: impl ToSocketAddrs,
+    server_name: &str,
+    tls: &crate::tls::ClientConfig,
+    config: Config,
+) -> Result<Client, Error> {
+    let machine =
+        super::transport::tls_client(rsocket::Connection::client(config), server_name, tls)?;
+    let (socket, conn) = start(addr, machine)?;
+    park::block_on(super::transport::tls_established(&conn))?;
+    Ok(Client { socket })
+}
+
+fn start(
+    addr: impl ToSocketAddrs,
+    machine: Wire<rsocket::Connection>,
+) -> Result<(RSocket, super::RSocketConnection), Error> {
     let stream = TcpStream::connect(addr).map_err(|e| Error::from_io(&e))?;
     let _ = stream.set_nodelay(true);
-    let conn = Connection::new(rsocket::Connection::client(config));
+    let conn = Connection::new(machine);
     driver::blocking::spawn(conn.clone(), stream).map_err(|e| Error::from_io(&e))?;
-    let socket = RSocket::start(conn, Arc::new(NoResponder), Box::new(ThreadSpawn));
-    Ok(Client { socket })
+    let socket = RSocket::start(conn.clone(), Arc::new(NoResponder), Box::new(ThreadSpawn));
+    Ok((socket, conn))
 }
 
 impl Client {

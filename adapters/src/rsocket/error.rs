@@ -6,6 +6,10 @@ use std::io;
 use wirestate_core::rsocket::ErrorCode;
 use wirestate_core::rsocket::conn::{CloseReason, UsageError};
 
+use super::RSocketConnection;
+#[cfg(feature = "tls")]
+use crate::tls::TlsError;
+
 /// An RSocket error: the peer's ERROR on the stream, the connection's end, or misuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -23,11 +27,25 @@ pub enum Error {
     Usage(UsageError),
     /// The transport failed.
     Io(io::ErrorKind, String),
+    /// TLS failed: a certificate was refused, the handshake timed out, or the peer broke
+    /// the TLS protocol.
+    #[cfg(feature = "tls")]
+    Tls(TlsError),
 }
 
 impl Error {
     pub(crate) fn from_io(error: &io::Error) -> Error {
         Error::Io(error.kind(), error.to_string())
+    }
+
+    /// The error for a connection that ended with `reason`: its TLS failure if that is why.
+    pub(crate) fn closed(conn: &RSocketConnection, reason: CloseReason) -> Error {
+        #[cfg(feature = "tls")]
+        if let Some(error) = conn.with(|m| m.tls_error().cloned()) {
+            return Error::Tls(error);
+        }
+        let _ = conn;
+        Error::Closed(reason)
     }
 }
 
@@ -40,11 +58,20 @@ impl fmt::Display for Error {
             Error::Closed(reason) => write!(f, "RSocket connection closed: {reason:?}"),
             Error::Usage(error) => write!(f, "RSocket request refused: {error}"),
             Error::Io(_, message) => write!(f, "RSocket transport: {message}"),
+            #[cfg(feature = "tls")]
+            Error::Tls(error) => write!(f, "RSocket over {error}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(feature = "tls")]
+impl From<TlsError> for Error {
+    fn from(error: TlsError) -> Self {
+        Error::Tls(error)
+    }
+}
 
 /// What a responder answers a failed request with: an ERROR frame on the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -35,9 +35,14 @@ pub mod smol;
 mod socket;
 #[cfg(feature = "tokio")]
 pub mod tokio;
-#[cfg(any(feature = "smol", feature = "tokio"))]
+#[cfg(any(feature = "smol", feature = "tokio", feature = "tls"))]
 mod transport;
 
 pub use error::{Error, ResponderError};
+
+/// The connection an [`RSocket`] shares with its driver: the RSocket machine, plain or
+/// under TLS.
+pub type RSocketConnection =
+    crate::driver::Connection<crate::wire::Wire<wirestate_core::rsocket::Connection>>;
 pub use responder::{BoxFuture, BoxStream, NoResponder, Responder};
 pub use socket::{PayloadStream, RSocket};

@@ -11,12 +11,11 @@ use futures_core::Stream;
 use wirestate_core::rsocket::conn::{
     CloseReason, Command, Demand, Event, Interaction, Request, StreamId,
 };
-use wirestate_core::rsocket::{self, ErrorCode, MAX_REQUEST_N, Payload};
+use wirestate_core::rsocket::{ErrorCode, MAX_REQUEST_N, Payload};
 
 use super::responder::{BoxFuture, Responder};
 use super::routes::Routes;
-use super::{Error, ResponderError};
-use crate::driver::Connection;
+use super::{Error, RSocketConnection, ResponderError};
 
 /// Items a sending task lets the connection hold for credit before it waits.
 const HELD_HIGH_WATER: usize = 64;
@@ -27,7 +26,7 @@ pub(crate) trait Spawn: Send + Sync + 'static {
 }
 
 struct Shared {
-    conn: Connection<rsocket::Connection>,
+    conn: RSocketConnection,
     routes: Mutex<Routes>,
     spawn: Box<dyn Spawn>,
 }
@@ -44,7 +43,7 @@ pub struct RSocket {
     _user: Option<Arc<UserHandle>>,
 }
 
-fn conn_is_client(conn: &Connection<rsocket::Connection>) -> bool {
+fn conn_is_client(conn: &RSocketConnection) -> bool {
     conn.with(|m| m.role() == wirestate_core::rsocket::conn::Role::Client)
 }
 
@@ -68,7 +67,7 @@ impl std::fmt::Debug for RSocket {
 impl RSocket {
     /// Starts routing on `conn` (whose driver runs already) with `responder`.
     pub(crate) fn start(
-        conn: Connection<rsocket::Connection>,
+        conn: RSocketConnection,
         responder: Arc<dyn Responder>,
         spawn: Box<dyn Spawn>,
     ) -> RSocket {
@@ -110,7 +109,7 @@ impl RSocket {
     }
 
     /// The connection handle underneath.
-    pub fn connection(&self) -> &Connection<rsocket::Connection> {
+    pub fn connection(&self) -> &RSocketConnection {
         &self.shared.conn
     }
 
@@ -304,14 +303,15 @@ impl RSocket {
                 Event::Cancelled { stream } => self.routes().end(stream, Ok(())),
                 Event::MetadataPush(metadata) => responder.metadata_push(metadata),
                 Event::Closed(reason) => {
-                    self.routes().close(Error::Closed(reason));
+                    let error = Error::closed(&self.shared.conn, reason);
+                    self.routes().close(error);
                 }
                 _ => {} // leases, tolerated violations
             }
         }
         let error = match self.shared.conn.driver_result() {
             Some(Err(error)) => Error::from_io(&error),
-            _ => Error::Closed(CloseReason::TransportClosed),
+            _ => Error::closed(&self.shared.conn, CloseReason::TransportClosed),
         };
         self.routes().close(error);
     }

@@ -186,6 +186,16 @@ impl ClientConfig {
     }
 }
 
+/// The client configuration `wss://` and the other TLS clients use when given none: the
+/// platform's roots, built once per process.
+pub(crate) fn platform_client_config() -> Result<ClientConfig, TlsError> {
+    static PLATFORM: std::sync::OnceLock<Result<ClientConfig, TlsError>> =
+        std::sync::OnceLock::new();
+    PLATFORM
+        .get_or_init(|| ClientConfig::builder().build())
+        .clone()
+}
+
 /// Builds a [`ClientConfig`].
 #[derive(Debug, Default)]
 pub struct ClientConfigBuilder {

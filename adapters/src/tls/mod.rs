@@ -26,6 +26,7 @@ mod config;
 mod error;
 mod layer;
 
+pub(crate) use config::platform_client_config;
 pub use config::{
     ALPN_HTTP_1_1, ClientConfig, ClientConfigBuilder, DEFAULT_HANDSHAKE_TIMEOUT, Identity,
     ServerConfig, ServerConfigBuilder, certificates_from_pem,

@@ -146,15 +146,9 @@ impl ClientOptions {
     /// (built once).
     #[cfg(feature = "tls")]
     pub(crate) fn tls_config(&self) -> Result<crate::tls::ClientConfig, Error> {
-        static PLATFORM: std::sync::OnceLock<
-            Result<crate::tls::ClientConfig, crate::tls::TlsError>,
-        > = std::sync::OnceLock::new();
         match &self.tls {
             Some(config) => Ok(config.clone()),
-            None => PLATFORM
-                .get_or_init(|| crate::tls::ClientConfig::builder().build())
-                .clone()
-                .map_err(Error::Tls),
+            None => crate::tls::platform_client_config().map_err(Error::Tls),
         }
     }
 
