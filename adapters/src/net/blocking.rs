@@ -383,3 +383,97 @@ impl ConnectedDatagramSocket {
         Ok(payload)
     }
 }
+
+/// Puts a TLS client session on a connected socket (Ktor's `socket.tls()`): the server's
+/// certificate must be valid for `server_name` under `config`. Returns, once the handshake
+/// is done, a socket whose channels carry plaintext; `socket` is consumed. A refused
+/// certificate or a timeout is an `io::Error` whose inner error is the
+/// [`TlsError`](crate::tls::TlsError). The TLS machine and its two bridges run on threads
+/// of their own.
+#[cfg(feature = "tls")]
+pub fn tls(
+    socket: Socket,
+    server_name: &str,
+    config: &crate::tls::ClientConfig,
+) -> io::Result<Socket> {
+    start_tls(socket, config.start(server_name)?)
+}
+
+/// The server's side of [`tls`]: runs the TLS handshake as a server on an accepted socket.
+#[cfg(feature = "tls")]
+pub fn tls_server(socket: Socket, config: &crate::tls::ServerConfig) -> io::Result<Socket> {
+    start_tls(socket, config.start()?)
+}
+
+#[cfg(feature = "tls")]
+fn start_tls(socket: Socket, session: crate::tls::TlsLayer) -> io::Result<Socket> {
+    use super::tls;
+    let layered = tls::layer(socket, session, crate::driver::Connection::new)?;
+    let deadline = Arc::new(Mutex::new(None));
+    let timer = ParkTimer(Arc::clone(&deadline));
+    let driver = crate::driver::Driver::new(layered.conn.clone(), layered.transport, timer);
+    let spawn = |name: &str, job: Box<dyn FnOnce() + Send>| {
+        thread::Builder::new()
+            .name(format!("wirestate-tls-{name}"))
+            .spawn(job)
+            .map(drop)
+    };
+    spawn(
+        "driver",
+        Box::new(move || drop(run_parked(driver, &deadline))),
+    )?;
+    let (conn, inbound) = (layered.conn.clone(), layered.inbound);
+    spawn(
+        "read",
+        Box::new(move || park::block_on(tls::deliver_plaintext(conn, inbound))),
+    )?;
+    let (conn, outbound) = (layered.conn.clone(), layered.outbound);
+    spawn(
+        "write",
+        Box::new(move || park::block_on(tls::send_plaintext(conn, outbound))),
+    )?;
+    park::block_on(tls::established(&layered.conn))?;
+    Ok(layered.socket)
+}
+
+/// A timer for a future polled on a parked thread: it records its deadline, and
+/// [`run_parked`] parks no longer than that.
+#[cfg(feature = "tls")]
+struct ParkTimer(Arc<Mutex<Option<std::time::Instant>>>);
+
+#[cfg(feature = "tls")]
+impl Timer for ParkTimer {
+    fn reset(&mut self, deadline: std::time::Instant) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(deadline);
+    }
+
+    fn poll_expired(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
+        let deadline = *self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match deadline {
+            Some(at) if std::time::Instant::now() >= at => Poll::Ready(()),
+            _ => Poll::Pending,
+        }
+    }
+}
+
+/// Polls `future` on this thread until it resolves, parking until it is woken or until the
+/// timer's deadline.
+#[cfg(feature = "tls")]
+fn run_parked<F: std::future::Future>(
+    future: F,
+    deadline: &Mutex<Option<std::time::Instant>>,
+) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let waker = park::thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        let at = *deadline.lock().unwrap_or_else(|p| p.into_inner());
+        let wait = at.map_or(Duration::from_secs(3600), |at| {
+            at.saturating_duration_since(std::time::Instant::now())
+        });
+        thread::park_timeout(wait);
+    }
+}

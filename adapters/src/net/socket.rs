@@ -157,6 +157,12 @@ impl Socket {
         Ok((self.open_read_channel()?, self.open_write_channel(false)?))
     }
 
+    /// Another descriptor for the same socket (for a socket layered on this one).
+    #[cfg(feature = "tls")]
+    pub(crate) fn duplicate_handle(&self) -> io::Result<socket2::Socket> {
+        self.handle.try_clone()
+    }
+
     /// Shuts the socket down both ways at once, abandoning what is in flight: the pumps
     /// stop and the channels report the end or an error. For a clean end, close the write
     /// channel and read the read channel to its end instead.

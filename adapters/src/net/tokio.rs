@@ -355,3 +355,39 @@ mod tests {
         }
     }
 }
+
+/// Puts a TLS client session on a connected socket (Ktor's `socket.tls()`): the server's
+/// certificate must be valid for `server_name` under `config`. Returns, once the handshake
+/// is done, a socket whose channels carry plaintext; `socket` is consumed. A refused
+/// certificate or a timeout is an `io::Error` whose inner error is the
+/// [`TlsError`](crate::tls::TlsError). Call from within a tokio runtime.
+#[cfg(feature = "tls")]
+pub async fn tls(
+    socket: Socket,
+    server_name: &str,
+    config: &crate::tls::ClientConfig,
+) -> io::Result<Socket> {
+    start_tls(socket, config.start(server_name)?).await
+}
+
+/// The server's side of [`tls`]: runs the TLS handshake as a server on an accepted socket.
+#[cfg(feature = "tls")]
+pub async fn tls_server(socket: Socket, config: &crate::tls::ServerConfig) -> io::Result<Socket> {
+    start_tls(socket, config.start()?).await
+}
+
+#[cfg(feature = "tls")]
+async fn start_tls(socket: Socket, session: crate::tls::TlsLayer) -> io::Result<Socket> {
+    use super::tls;
+    let layered = tls::layer(socket, session, crate::driver::tokio::connection)?;
+    let driver =
+        crate::driver::Driver::new(layered.conn.clone(), layered.transport, TokioTimer(None));
+    tokio::spawn(driver);
+    tokio::spawn(tls::deliver_plaintext(
+        layered.conn.clone(),
+        layered.inbound,
+    ));
+    tokio::spawn(tls::send_plaintext(layered.conn.clone(), layered.outbound));
+    tls::established(&layered.conn).await?;
+    Ok(layered.socket)
+}
