@@ -321,41 +321,6 @@ impl ConnectedDatagramSocket {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::net::a_socket;
-
-    /// The options reach the kernel on both paths: a connected stream (set before the
-    /// connect, kept through tokio's conversion) and a listener (set before the bind).
-    #[tokio::test]
-    async fn options_reach_the_kernel() {
-        let size = 24 * 1024; // unlike any default, so a match is this setting
-        let builder = a_socket(Tokio)
-            .no_delay(true)
-            .keep_alive(Some(true))
-            .reuse_address(true)
-            .send_buffer_size(Some(size))
-            .receive_buffer_size(Some(size));
-        let server = builder.tcp().bind("127.0.0.1:0").await.unwrap();
-        let stream = connect_stream(server.local_addr(), builder.current_options())
-            .await
-            .unwrap();
-        let Listener::Tcp(listener) = &server.listener else {
-            unreachable!("a TCP bind")
-        };
-        for socket in [SockRef::from(&stream), SockRef::from(listener)] {
-            assert!(socket.tcp_nodelay().unwrap());
-            assert!(socket.keepalive().unwrap());
-            assert!(socket.reuse_address().unwrap());
-            // Linux reports twice the size set (its bookkeeping share); others report it.
-            let set = [size, 2 * size];
-            assert!(set.contains(&socket.send_buffer_size().unwrap()));
-            assert!(set.contains(&socket.recv_buffer_size().unwrap()));
-        }
-    }
-}
-
 /// Puts a TLS client session on a connected socket (Ktor's `socket.tls()`): the server's
 /// certificate must be valid for `server_name` under `config`. Returns, once the handshake
 /// is done, a socket whose channels carry plaintext; `socket` is consumed. A refused
@@ -390,4 +355,39 @@ async fn start_tls(socket: Socket, session: crate::tls::TlsLayer) -> io::Result<
     tokio::spawn(tls::send_plaintext(layered.conn.clone(), layered.outbound));
     tls::established(&layered.conn).await?;
     Ok(layered.socket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::a_socket;
+
+    /// The options reach the kernel on both paths: a connected stream (set before the
+    /// connect, kept through tokio's conversion) and a listener (set before the bind).
+    #[tokio::test]
+    async fn options_reach_the_kernel() {
+        let size = 24 * 1024; // unlike any default, so a match is this setting
+        let builder = a_socket(Tokio)
+            .no_delay(true)
+            .keep_alive(Some(true))
+            .reuse_address(true)
+            .send_buffer_size(Some(size))
+            .receive_buffer_size(Some(size));
+        let server = builder.tcp().bind("127.0.0.1:0").await.unwrap();
+        let stream = connect_stream(server.local_addr(), builder.current_options())
+            .await
+            .unwrap();
+        let Listener::Tcp(listener) = &server.listener else {
+            unreachable!("a TCP bind")
+        };
+        for socket in [SockRef::from(&stream), SockRef::from(listener)] {
+            assert!(socket.tcp_nodelay().unwrap());
+            assert!(socket.keepalive().unwrap());
+            assert!(socket.reuse_address().unwrap());
+            // Linux reports twice the size set (its bookkeeping share); others report it.
+            let set = [size, 2 * size];
+            assert!(set.contains(&socket.send_buffer_size().unwrap()));
+            assert!(set.contains(&socket.recv_buffer_size().unwrap()));
+        }
+    }
 }

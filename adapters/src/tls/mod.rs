@@ -34,3 +34,6 @@ pub use config::{
 pub use error::TlsError;
 pub use layer::TlsLayer;
 pub use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+#[cfg(test)]
+mod tests;
