@@ -16,6 +16,9 @@
 //!   connections hand out byte channels.
 //! - `ws`: WebSocket `connect`/`accept` on each runtime and a `WebSocket` of messages
 //!   (`Stream`/`Sink`, split halves, `close(code, reason)`).
+//! - `rsocket`: RSocket requesters and responders over TCP and WebSocket.
+//! - `tls` (feature `tls`): rustls stacked under any machine through [`wire::Wire`]:
+//!   `wss://`, RSocket over TLS, and `tls`/`tls_server` on connected sockets.
 //!
 //! ```
 //! use wirestate::chan::{byte_channel, PipeConfig};
