@@ -6,8 +6,11 @@
 //! `tests/interop/websockets_interop.py` runs it against Python websockets' server.
 //! With `--deflate on` (and the `deflate` feature) it offers permessage-deflate and the text
 //! check also requires that the server accepted it.
+//! A `wss://` URL (feature `tls`) connects over TLS with `wirestate::ws::*::connect_with`,
+//! trusting the platform's roots, or only the certificates in `--tls-ca CA.pem`; the text
+//! check then also reports the TLS version and the ALPN protocol agreed on.
 //!
-//! `cargo run -p wirestate --all-features --example ws_interop_client -- --url ws://127.0.0.1:PORT/path [--runtime smol|tokio|blocking] [--deflate on|off]`
+//! `cargo run -p wirestate --all-features --example ws_interop_client -- --url ws://127.0.0.1:PORT/path [--runtime smol|tokio|blocking] [--deflate on|off] [--tls-ca CA.pem]`
 
 #[path = "support/args.rs"]
 mod args;
@@ -25,6 +28,8 @@ use bytes::Bytes;
 use wirestate::core::http::ClientRequest;
 use wirestate::core::ws::{self, CloseCode, CloseReason, Command, Event, Message};
 use wirestate::driver::{self, Connection};
+use wirestate::wire::Wire;
+use wirestate::ws::WsConnection;
 
 /// How long one check may take, connecting and closing included.
 const CHECK_TIME: Duration = Duration::from_secs(20);
@@ -72,13 +77,22 @@ struct Target {
     authority: String,
     path: String,
     config: ws::Config,
+    /// A `wss://` URL: TLS under the WebSocket.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))] // always false then
+    secure: bool,
+    /// The roots a `wss://` connection trusts (`--tls-ca`); the platform's without one.
+    #[cfg(feature = "tls")]
+    tls: Option<wirestate::tls::ClientConfig>,
 }
 
 impl Target {
     fn parse(url: &str) -> Result<Target, String> {
-        let rest = url
-            .strip_prefix("ws://")
-            .ok_or_else(|| format!("{url}: only ws:// URLs"))?;
+        let (secure, rest) = match (url.strip_prefix("ws://"), url.strip_prefix("wss://")) {
+            (Some(rest), _) => (false, rest),
+            (None, Some(rest)) if cfg!(feature = "tls") => (true, rest),
+            (None, Some(_)) => return Err(format!("{url}: wss:// needs the `tls` feature")),
+            (None, None) => return Err(format!("{url}: only ws:// and wss:// URLs")),
+        };
         let (authority, path) = match rest.find(['/', '?']) {
             Some(at) => rest.split_at(at),
             None => (rest, "/"),
@@ -98,14 +112,32 @@ impl Target {
             authority: authority.to_string(),
             path,
             config: ws::Config::default(),
+            secure,
+            #[cfg(feature = "tls")]
+            tls: None,
         })
+    }
+
+    /// Trusts only the certificates in the PEM file `ca` (for a `wss://` URL).
+    #[cfg(feature = "tls")]
+    fn trust(&mut self, ca: &str) -> Result<(), String> {
+        if !self.secure {
+            return Err("--tls-ca needs a wss:// URL".into());
+        }
+        let pem = std::fs::read(ca).map_err(|error| format!("{ca}: {error}"))?;
+        let config = wirestate::tls::ClientConfig::builder()
+            .root_certificates_pem(&pem)
+            .and_then(|builder| builder.build())
+            .map_err(|error| format!("{ca}: {error}"))?;
+        self.tls = Some(config);
+        Ok(())
     }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse(
-        "ws_interop_client --url ws://HOST:PORT/PATH [--runtime smol|tokio|blocking] \
-         [--deflate on|off]",
+        "ws_interop_client --url ws[s]://HOST:PORT/PATH [--runtime smol|tokio|blocking] \
+         [--deflate on|off] [--tls-ca CA.pem]",
     );
     #[allow(unused_mut)] // without the deflate feature there is nothing to change
     let mut target = match Target::parse(&args.get("url", "ws://127.0.0.1:9001/")) {
@@ -118,6 +150,14 @@ fn main() -> ExitCode {
     #[cfg(feature = "deflate")]
     if args.get("deflate", "off") == "on" {
         target.config.deflate = Some(Default::default());
+    }
+    #[cfg(feature = "tls")]
+    if let ca = args.get("tls-ca", "")
+        && !ca.is_empty()
+        && let Err(error) = target.trust(&ca)
+    {
+        eprintln!("ws_interop_client: {error}");
+        return ExitCode::from(2);
     }
     let runtime = args.runtime();
     let checks = run_checks(runtime, &target);
@@ -200,10 +240,31 @@ async fn text(peer: &Peer, target: &Target) -> Result<String, String> {
         .await?;
     let compression = compression(peer, target)?;
     Ok(format!(
-        "{} bytes ({} chars) came back equal{compression}",
+        "{} bytes ({} chars) came back equal{compression}{}",
         text.len(),
-        text.chars().count()
+        text.chars().count(),
+        tls_session(peer)
     ))
+}
+
+/// Over TLS: the protocol version and the ALPN protocol agreed on.
+#[cfg(feature = "tls")]
+fn tls_session(peer: &Peer) -> String {
+    peer.conn
+        .with(|m| {
+            m.tls_layer().map(|tls| {
+                let alpn = tls
+                    .alpn_protocol()
+                    .map_or("none".into(), String::from_utf8_lossy);
+                format!(", over TLS ({:?}, ALPN {alpn})", tls.protocol_version())
+            })
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_session(_: &Peer) -> String {
+    String::new()
 }
 
 /// With deflate offered: that the server accepted it, and what was agreed.
@@ -313,14 +374,21 @@ async fn client_close(peer: &Peer) -> Result<String, String> {
 /// One client connection, its driver running on one runtime, with a deadline for every
 /// wait.
 struct Peer {
-    conn: Connection<ws::Connection>,
+    conn: WsConnection,
     runtime: Runtime,
     deadline: Instant,
+    /// Over TLS, the socket `connect_with` returned: kept (unread) for as long as the peer,
+    /// whose events are read from its connection directly.
+    _socket: Option<wirestate::ws::WebSocket>,
 }
 
 impl Peer {
     /// Connects, starts the runtime's driver and waits for the handshake to complete.
     async fn open(runtime: Runtime, target: &Target, deadline: Instant) -> Result<Peer, String> {
+        #[cfg(feature = "tls")]
+        if target.secure {
+            return Peer::open_tls(runtime, target, deadline).await;
+        }
         let machine = ws::Connection::client(
             target.config,
             wirestate::os_rng(),
@@ -336,12 +404,60 @@ impl Peer {
             conn,
             runtime,
             deadline,
+            _socket: None,
         };
         match peer.next().await {
             Ok(Event::Open { .. }) => Ok(peer),
             Ok(other) => Err(format!("expected Open, got {}", describe(&other))),
             Err(error) => Err(format!("upgrade handshake: {error}")),
         }
+    }
+
+    /// Connects to the `wss://` target with the runtime's `connect_with` (TCP, TLS, then the
+    /// upgrade), which returns once the connection is open.
+    #[cfg(feature = "tls")]
+    async fn open_tls(
+        runtime: Runtime,
+        target: &Target,
+        deadline: Instant,
+    ) -> Result<Peer, String> {
+        let mut options = wirestate::ws::ClientOptions::default().config(target.config);
+        if let Some(tls) = &target.tls {
+            options = options.tls(tls.clone());
+        }
+        let url = format!("wss://{}{}", target.authority, target.path);
+        let limit = deadline.saturating_duration_since(Instant::now());
+        let connected = match runtime {
+            Runtime::Smol => {
+                smol::future::or(
+                    async { Some(wirestate::ws::smol::connect_with(&url, &options).await) },
+                    async {
+                        smol::Timer::after(limit).await;
+                        None
+                    },
+                )
+                .await
+            }
+            Runtime::Tokio => {
+                tokio::time::timeout(limit, wirestate::ws::tokio::connect_with(&url, &options))
+                    .await
+                    .ok()
+            }
+            // Bounded by the TLS handshake timeout and the WebSocket's own timers.
+            Runtime::Blocking => Some(
+                wirestate::ws::blocking::connect_with(&url, &options)
+                    .map(wirestate::ws::blocking::WebSocket::into_async),
+            ),
+        };
+        let socket = connected
+            .ok_or_else(|| format!("not connected within the check's {CHECK_TIME:?}"))?
+            .map_err(|error| format!("connecting to {url}: {error}"))?;
+        Ok(Peer {
+            conn: socket.connection().clone(),
+            runtime,
+            deadline,
+            _socket: Some(socket),
+        })
     }
 
     fn command(&self, command: Command) -> Result<(), String> {
@@ -444,8 +560,9 @@ fn start_driver(
     runtime: Runtime,
     machine: ws::Connection,
     stream: TcpStream,
-) -> std::io::Result<Connection<ws::Connection>> {
+) -> std::io::Result<WsConnection> {
     stream.set_nodelay(true)?;
+    let machine = Wire::plain(machine);
     // The drivers report how they stopped through the connection, so their tasks and
     // threads are detached.
     Ok(match runtime {
