@@ -346,7 +346,7 @@ fn a_silent_client_meets_the_handshake_timeout() {
 #[test]
 fn connect_errors_are_typed() {
     bounded("errors", async {
-        for url in ["http://127.0.0.1/", "wss://127.0.0.1/", "ws://127.0.0.1:x/"] {
+        for url in ["http://127.0.0.1/", "ws://127.0.0.1:x/", "wss://[::1/"] {
             let error = ws::smol::connect(url).await.unwrap_err();
             assert!(matches!(error, Error::InvalidUrl(_)), "{url}: {error:?}");
         }

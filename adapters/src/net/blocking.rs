@@ -410,7 +410,10 @@ fn start_tls(socket: Socket, session: crate::tls::TlsLayer) -> io::Result<Socket
     use super::tls;
     let layered = tls::layer(socket, session, crate::driver::Connection::new)?;
     let deadline = Arc::new(Mutex::new(None));
-    let timer = ParkTimer(Arc::clone(&deadline));
+    let timer = ParkTimer {
+        deadline: None,
+        waiting_on: Arc::clone(&deadline),
+    };
     let driver = crate::driver::Driver::new(layered.conn.clone(), layered.transport, timer);
     let spawn = |name: &str, job: Box<dyn FnOnce() + Send>| {
         thread::Builder::new()
@@ -436,28 +439,34 @@ fn start_tls(socket: Socket, session: crate::tls::TlsLayer) -> io::Result<Socket
     Ok(layered.socket)
 }
 
-/// A timer for a future polled on a parked thread: it records its deadline, and
-/// [`run_parked`] parks no longer than that.
+/// A timer for a future polled on a parked thread. Each time the future waits on it, it
+/// tells [`run_parked`] (through `waiting_on`) how long it may park: a deadline the future
+/// no longer waits on must not cut the park short.
 #[cfg(feature = "tls")]
-struct ParkTimer(Arc<Mutex<Option<std::time::Instant>>>);
+struct ParkTimer {
+    deadline: Option<std::time::Instant>,
+    waiting_on: Arc<Mutex<Option<std::time::Instant>>>,
+}
 
 #[cfg(feature = "tls")]
 impl Timer for ParkTimer {
     fn reset(&mut self, deadline: std::time::Instant) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(deadline);
+        self.deadline = Some(deadline);
     }
 
     fn poll_expired(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
-        let deadline = *self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match deadline {
+        match self.deadline {
             Some(at) if std::time::Instant::now() >= at => Poll::Ready(()),
-            _ => Poll::Pending,
+            at => {
+                *self.waiting_on.lock().unwrap_or_else(|p| p.into_inner()) = at;
+                Poll::Pending
+            }
         }
     }
 }
 
 /// Polls `future` on this thread until it resolves, parking until it is woken or until the
-/// timer's deadline.
+/// deadline its timer was polled for during the last poll (if any).
 #[cfg(feature = "tls")]
 fn run_parked<F: std::future::Future>(
     future: F,
@@ -470,7 +479,7 @@ fn run_parked<F: std::future::Future>(
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
             return output;
         }
-        let at = *deadline.lock().unwrap_or_else(|p| p.into_inner());
+        let at = deadline.lock().unwrap_or_else(|p| p.into_inner()).take();
         let wait = at.map_or(Duration::from_secs(3600), |at| {
             at.saturating_duration_since(std::time::Instant::now())
         });

@@ -142,6 +142,13 @@ pub(crate) async fn deliver_plaintext(conn: TlsConnection, mut to: ByteWriter) {
         })
         .await;
         match conn.with(|m| m.inbound_mut().read(&mut buf)) {
+            Ok(0) if conn.with(|m| m.tls_layer().is_some_and(TlsLayer::is_truncated)) => {
+                // The transport closed without close_notify: the end may be forged.
+                return to.cancel_with(Cause::new(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the TLS stream ended without close_notify (truncated)",
+                )));
+            }
             Ok(0) => {
                 let _ = to.close();
                 return;

@@ -36,6 +36,7 @@ pub(crate) fn ws_client(
                 Some(config) => config.clone(),
                 None => tls::platform_client_config()?,
             };
+            let config = config.with_default_alpn(&[tls::ALPN_HTTP_1_1]);
             tls_client(machine, &url.host, &config)?
         }
         #[cfg(not(feature = "tls"))]
@@ -44,6 +45,13 @@ pub(crate) fn ws_client(
             url.authority
         )));
     } else {
+        #[cfg(feature = "tls")]
+        if tls.is_some() {
+            return Err(invalid(format!(
+                "TLS asked for a ws:// URL: {}",
+                url.authority
+            )));
+        }
         Wire::plain(machine)
     };
     Ok((wire, url.host, url.port))
@@ -89,6 +97,7 @@ pub(crate) async fn tls_established(conn: &RSocketConnection) -> Result<(), Erro
     }
     match conn.driver_result() {
         Some(Err(error)) => Err(Error::from_io(&error)),
-        _ => Ok(()),
+        Some(Ok(())) => Err(Error::Tls(tls::TlsError::ClosedDuringHandshake)),
+        None => Ok(()),
     }
 }

@@ -24,8 +24,9 @@ pub enum TlsError {
     /// The peer presented no certificate where one is required (a client without a
     /// certificate on a server that requires one).
     NoCertificate,
-    /// The peer refused the handshake with a TLS alert (it did not accept our certificate,
-    /// or found no protocol version, cipher suite or ALPN protocol in common).
+    /// The peer ended the session with a fatal TLS alert: during the handshake, it did not
+    /// accept our certificate or found no protocol version, cipher suite or ALPN protocol in
+    /// common.
     Alert(String),
     /// No ALPN protocol in common with the peer.
     NoApplicationProtocol,
@@ -90,7 +91,7 @@ impl fmt::Display for TlsError {
             }
             TlsError::BadCertificate(why) => write!(f, "TLS: bad peer certificate: {why}"),
             TlsError::NoCertificate => f.write_str("TLS: the peer presented no certificate"),
-            TlsError::Alert(alert) => write!(f, "TLS: the peer refused the handshake: {alert}"),
+            TlsError::Alert(alert) => write!(f, "TLS: the peer sent a fatal alert: {alert}"),
             TlsError::NoApplicationProtocol => {
                 f.write_str("TLS: no ALPN protocol in common with the peer")
             }

@@ -62,6 +62,8 @@ pub struct TlsLayer {
     eof_delivered: bool,
     /// Our close_notify is queued.
     close_sent: bool,
+    /// The transport ended without the peer's close_notify.
+    truncated: bool,
 }
 
 impl TlsLayer {
@@ -76,6 +78,7 @@ impl TlsLayer {
             transport_ended: false,
             eof_delivered: false,
             close_sent: false,
+            truncated: false,
         }
     }
 
@@ -85,6 +88,13 @@ impl TlsLayer {
             Phase::Failed(error) => Some(error),
             Phase::Running => None,
         }
+    }
+
+    /// Whether the peer's input ended without its close_notify: the transport closed under
+    /// it, so the last bytes may be missing. Protocols with their own framing (WebSocket,
+    /// RSocket) see a cut themselves; a raw byte stream must treat this as an error.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
     }
 
     /// Whether the handshake has finished.
@@ -150,6 +160,7 @@ impl TlsLayer {
                     // close_notify: the transport's own end tells the machine.
                     self.plaintext_waiting = false;
                     if self.transport_ended {
+                        self.truncated = true;
                         self.end_input(inner, now);
                     }
                     return true;
@@ -216,7 +227,7 @@ impl TlsLayer {
             self.fail(inner, now, TlsError::ClosedDuringHandshake);
             return;
         }
-        // Lets rustls see the end too, so a missing close_notify reads as truncation.
+        // Lets rustls see the end too: without close_notify, `deliver` records truncation.
         let _ = self.conn.read_tls(&mut &[][..]);
         self.deliver(inner, now);
     }
@@ -271,7 +282,12 @@ impl TlsLayer {
                 }
             }
         }
-        if !self.close_sent && self.outgoing.is_empty() && inner.is_transmit_closed() {
+        // close_notify waits for the handshake: sent in the middle, it would abort it.
+        if !self.close_sent
+            && self.outgoing.is_empty()
+            && inner.is_transmit_closed()
+            && !self.conn.is_handshaking()
+        {
             self.close_sent = true;
             self.conn.send_close_notify();
         }

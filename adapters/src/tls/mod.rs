@@ -13,8 +13,9 @@
 //! | what | client | server |
 //! |---|---|---|
 //! | WebSocket | `connect("wss://...")`, [`ClientOptions::tls`](crate::ws::ClientOptions::tls) | [`ServerOptions::tls`](crate::ws::ServerOptions::tls) on `accept` |
-//! | RSocket over TCP or WebSocket | `ConnectOptions::tls` | `accept_tls` |
-//! | byte-channel sockets | `Socket::tls` (Ktor's `socket.tls()`) | `Socket::tls_server` |
+//! | RSocket over TCP | `rsocket::{smol,tokio}::connect_tls`, `rsocket::blocking::connect_tls` | `accept_tls` |
+//! | RSocket over WebSocket | `connect_wss` (or `connect_ws` with a `wss://` URL) | `accept_wss` |
+//! | byte-channel sockets (Ktor's `socket.tls()`) | `net::{smol,tokio,blocking}::tls` | `net::{smol,tokio,blocking}::tls_server` |
 //!
 //! The provider is rustls's `ring`; roots come from the platform's store unless given.
 //! Certificate verification cannot be switched off through this module. Failures are

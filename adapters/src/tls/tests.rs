@@ -98,6 +98,30 @@ fn byte_by_byte_handshake_data_both_ways_and_close_notify() {
 }
 
 #[test]
+fn a_transport_end_without_close_notify_is_truncation() {
+    let certs = certs();
+    let mut pair = pair(&certs, 64 * 1024, LinkConfig::default());
+    pair.b.outbound_mut().write(b"partial").unwrap();
+    pair.run_until_idle(Duration::from_secs(1));
+    // The TCP connection ends under the client, with no close_notify before it.
+    pair.a.handle_eof(pair.now);
+    let mut got = Vec::new();
+    read_all(&mut pair.a, &mut got);
+    assert_eq!(got, b"partial", "what arrived is still delivered");
+    assert!(pair.a.inbound().is_closed_for_read());
+    assert!(pair.a.tls_layer().unwrap().is_truncated());
+    // A clean end is not truncation, even when the server closes before the handshake is
+    // done (its close_notify waits for the handshake).
+    let mut clean = self::pair(&certs, 64 * 1024, LinkConfig::default());
+    clean.b.outbound_mut().close().unwrap();
+    clean.run_until_idle(Duration::from_secs(1));
+    assert!(clean.a.tls_layer().unwrap().is_handshake_done());
+    assert_eq!(clean.a.tls_error(), None);
+    assert!(clean.a.inbound().is_closed_for_read());
+    assert!(!clean.a.tls_layer().unwrap().is_truncated());
+}
+
+#[test]
 fn a_slow_reader_holds_plaintext_back_without_losing_or_reordering() {
     let certs = certs();
     // The server's read pipe holds 1 KiB; 200 KiB go through it.
