@@ -486,3 +486,44 @@ fn run_parked<F: std::future::Future>(
         thread::park_timeout(wait);
     }
 }
+
+#[cfg(all(test, feature = "tls"))]
+mod tests {
+    use super::*;
+
+    /// A deadline that fired must not keep cutting parks short once the future no longer
+    /// waits on it (the driver keeps the old deadline in its timer after the handshake).
+    #[test]
+    fn a_passed_deadline_no_longer_waited_on_does_not_spin() {
+        let waiting_on = Arc::new(Mutex::new(None));
+        let mut timer = ParkTimer {
+            deadline: None,
+            waiting_on: Arc::clone(&waiting_on),
+        };
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut polls = 0u32;
+        let future = std::future::poll_fn(|cx| {
+            polls += 1;
+            if polls == 1 {
+                // Waits on the timer once: its deadline has passed.
+                timer.reset(std::time::Instant::now());
+                assert!(timer.poll_expired(cx).is_ready());
+                // Then waits on something else, which arrives in 100 ms.
+                let (done, waker) = (Arc::clone(&done), cx.waker().clone());
+                thread::spawn(move || {
+                    thread::sleep(Duration::from_millis(100));
+                    done.store(true, std::sync::atomic::Ordering::SeqCst);
+                    waker.wake();
+                });
+            }
+            if done.load(std::sync::atomic::Ordering::SeqCst) {
+                Poll::Ready(polls)
+            } else {
+                Poll::Pending
+            }
+        });
+        let polls = run_parked(future, &waiting_on);
+        // Woken once (plus a spurious unpark or two), not thousands of times in 100 ms.
+        assert!(polls <= 5, "polled {polls} times while waiting");
+    }
+}
