@@ -1,0 +1,656 @@
+//! WebSocket echo servers against the field, in one command: wirestate on smol and on
+//! tokio, tokio-tungstenite and fastwebsockets, each started in turn as a child process
+//! (`field_echo_server`, built here with the same profile) and loaded on loopback.
+//!
+//! `cargo run --release -p wirestate-tests --example field_bench [-- --svg PATH --md PATH]`
+//! (`BENCH_QUICK=1`: short runs; `FIELD_SECONDS=N`: seconds per run; `FIELD_SYSCALLS=0`:
+//! no syscall counting.)
+//!
+//! Cases: 100 connections x 20-byte messages, 10 x 1 KiB, 10 x 16 KiB, each with 1 message
+//! in flight per connection and with 16 in flight. Each server runs on one executor thread
+//! (see `field_echo_server`); a fresh server process serves each case, so its peak memory
+//! is the case's own.
+//!
+//! The load generator is not wirestate: tokio-tungstenite clients, one task per
+//! connection with its sink and stream split, on a tokio runtime with one worker in this
+//! process. A connection keeps its window full: it sends until the window is full, flushes
+//! once, waits for an echo, takes every echo that is already there, and refills. Every
+//! echo is checked whole: its length, its sequence number (first 8 bytes), and the rest of
+//! its content; any mismatch, error or stall fails the run.
+//!
+//! Measured on the server, over the load (connections already open): CPU time from
+//! `/proc/PID/stat` (utime and stime, ticks of `sysconf(_SC_CLK_TCK)`), peak memory
+//! (VmHWM from `/proc/PID/status`), and, when `perf` can count the syscall tracepoints,
+//! its read-like (read, readv, recvfrom, recvmsg) and write-like (write, writev, sendto,
+//! sendmsg) syscalls. The load generator's own CPU use is shown, to tell when it, not the
+//! server, was the limit. Writes a markdown table (default `target/field/field.md`) and an
+//! SVG bar chart of messages per second (default `target/field/field.svg`).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+const SERVERS: [&str; 4] = [
+    "wirestate-smol",
+    "wirestate-tokio",
+    "tokio-tungstenite",
+    "fastwebsockets",
+];
+const PEERS: [&str; 2] = ["tokio-tungstenite", "fastwebsockets"];
+/// (message size, connections), as issue 7 asks.
+const SIZES: [(usize, usize); 3] = [(20, 100), (1024, 10), (16 * 1024, 10)];
+/// Messages in flight per connection.
+const DEPTHS: [u64; 2] = [1, 16];
+/// How long any one wait may take: a server's start, one echo, a close.
+const STALL: Duration = Duration::from_secs(10);
+
+type Socket = WebSocketStream<TcpStream>;
+
+fn arg(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == &format!("--{name}"))
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// One server's figures for one case.
+#[derive(Clone, Debug, Default)]
+struct Outcome {
+    messages: u64,
+    seconds: f64,
+    user_s: f64,
+    system_s: f64,
+    peak_rss_kib: u64,
+    reads: Option<u64>,
+    writes: Option<u64>,
+    client_cpu_s: f64,
+}
+
+impl Outcome {
+    fn rate(&self) -> f64 {
+        self.messages as f64 / self.seconds
+    }
+    fn per_message_us(&self, seconds: f64) -> f64 {
+        seconds * 1e6 / self.messages as f64
+    }
+}
+
+fn main() {
+    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let seconds: f64 = std::env::var("FIELD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if quick { 0.3 } else { 3.0 });
+    let syscalls = std::env::var("FIELD_SYSCALLS").map_or(true, |v| v != "0");
+    let svg = PathBuf::from(arg("svg", "target/field/field.svg"));
+    let md = PathBuf::from(arg("md", "target/field/field.md"));
+    let started = Instant::now();
+    let server = build_server();
+    let perf = syscalls && perf_works();
+    if syscalls && !perf {
+        eprintln!("field_bench: perf cannot count syscall tracepoints here; no syscall counts");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let mut results: Vec<Case> = Vec::new();
+    for &(size, connections) in &SIZES {
+        for &depth in &DEPTHS {
+            let mut row = HashMap::new();
+            for name in SERVERS {
+                let outcome = match run_one(
+                    &runtime,
+                    &server,
+                    name,
+                    size,
+                    connections,
+                    depth,
+                    seconds,
+                    perf,
+                ) {
+                    Ok(outcome) => outcome,
+                    Err(error) => {
+                        eprintln!(
+                            "field_bench: {name}, {connections} x {size} B, {depth} in flight: {error}"
+                        );
+                        std::process::exit(1);
+                    }
+                };
+                eprintln!(
+                    "  {name:<18} {connections:>3} x {size:>5} B, {depth:>2} in flight: {:>9.0} msgs/s",
+                    outcome.rate()
+                );
+                row.insert(name, outcome);
+            }
+            results.push(((size, connections, depth), row));
+        }
+    }
+    let table = markdown(&results, seconds, perf);
+    println!("{table}");
+    write(&md, &table);
+    write(&svg, &chart(&results));
+    eprintln!(
+        "field_bench: done in {:.1} s; wrote {} and {}",
+        started.elapsed().as_secs_f64(),
+        md.display(),
+        svg.display()
+    );
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// Builds `field_echo_server` with this binary's profile (through the `cargo` that runs
+/// this, when there is one) and returns its path, next to this binary.
+fn build_server() -> PathBuf {
+    let me = std::env::current_exe().expect("this binary's path");
+    let dir = me.parent().expect("a directory").to_path_buf();
+    if let Ok(cargo) = std::env::var("CARGO") {
+        let release = dir.parent().is_some_and(|p| p.ends_with("release"));
+        let mut build = Command::new(cargo);
+        build.args([
+            "build",
+            "-q",
+            "-p",
+            "wirestate-tests",
+            "--example",
+            "field_echo_server",
+        ]);
+        if release {
+            build.arg("--release");
+        }
+        let status = build.status().expect("running cargo build");
+        assert!(status.success(), "building field_echo_server failed");
+    }
+    let server = dir.join("field_echo_server");
+    assert!(server.exists(), "{} not built", server.display());
+    server
+}
+
+/// Whether `perf stat` can count the syscall tracepoints.
+fn perf_works() -> bool {
+    Command::new("perf")
+        .args([
+            "stat",
+            "-x,",
+            "-e",
+            "syscalls:sys_enter_write",
+            "--",
+            "true",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+const READS: [&str; 4] = ["read", "readv", "recvfrom", "recvmsg"];
+const WRITES: [&str; 4] = ["write", "writev", "sendto", "sendmsg"];
+
+/// `perf stat` counting `pid`'s read and write syscalls until stopped.
+fn start_perf(pid: u32, out: &Path) -> Option<Child> {
+    let events: Vec<String> = READS
+        .iter()
+        .chain(WRITES.iter())
+        .map(|s| format!("syscalls:sys_enter_{s}"))
+        .collect();
+    let child = Command::new("perf")
+        .args([
+            "stat",
+            "-x,",
+            "-e",
+            &events.join(","),
+            "-p",
+            &pid.to_string(),
+            "-o",
+        ])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    // Let it attach before the load starts.
+    std::thread::sleep(Duration::from_millis(300));
+    Some(child)
+}
+
+/// Stops `perf` (SIGINT, by its PID) and returns (reads, writes).
+fn stop_perf(mut child: Child, out: &Path) -> Option<(u64, u64)> {
+    // SAFETY: signals only the perf process this harness started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let deadline = Instant::now() + STALL;
+    while child.try_wait().ok()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let text = std::fs::read_to_string(out).ok()?;
+    let (mut reads, mut writes) = (0, 0);
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (Some(count), Some(event)) = (fields.first(), fields.get(2)) else {
+            continue;
+        };
+        let Ok(count) = count.parse::<u64>() else {
+            continue;
+        };
+        let name = event.trim_start_matches("syscalls:sys_enter_");
+        if READS.contains(&name) {
+            reads += count;
+        } else if WRITES.contains(&name) {
+            writes += count;
+        }
+    }
+    Some((reads, writes))
+}
+
+/// (user, system) CPU seconds of `pid` (all its threads).
+fn cpu_seconds(pid: &str) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = if hz > 0 { hz as f64 } else { 100.0 };
+    (tick(11) as f64 / hz, tick(12) as f64 / hz)
+}
+
+/// Peak resident memory of `pid` in KiB (VmHWM).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Kills the server when dropped, by its PID (the `Child`).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    runtime: &tokio::runtime::Runtime,
+    binary: &Path,
+    name: &str,
+    size: usize,
+    connections: usize,
+    depth: u64,
+    seconds: f64,
+    perf: bool,
+) -> Result<Outcome, String> {
+    let mut child = Command::new(binary)
+        .args(["--impl", name, "--listen", "127.0.0.1:0"])
+        .env("SMOL_THREADS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let server = Server(child);
+    let pid = server.0.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(STALL)
+        .map_err(|_| "no `listening on` line".to_string())?;
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| format!("unexpected first line {line:?}"))?
+        .to_string();
+
+    let sockets = runtime.block_on(open(&address, connections))?;
+    let perf_out =
+        std::env::temp_dir().join(format!("field_bench_perf_{}.csv", std::process::id()));
+    let perf_child = if perf {
+        start_perf(pid, &perf_out)
+    } else {
+        None
+    };
+    let pid_text = pid.to_string();
+    let (user0, system0) = cpu_seconds(&pid_text);
+    let (client_u0, client_s0) = cpu_seconds("self");
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
+    let (messages, sockets) = runtime.block_on(load(sockets, size, depth, deadline))?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let (user1, system1) = cpu_seconds(&pid_text);
+    let (client_u1, client_s1) = cpu_seconds("self");
+    let counts = perf_child.and_then(|c| stop_perf(c, &perf_out));
+    let _ = std::fs::remove_file(&perf_out);
+    let peak = peak_rss_kib(pid);
+    runtime.block_on(close(sockets));
+    drop(server);
+    Ok(Outcome {
+        messages,
+        seconds: elapsed,
+        user_s: user1 - user0,
+        system_s: system1 - system0,
+        peak_rss_kib: peak,
+        reads: counts.map(|c| c.0),
+        writes: counts.map(|c| c.1),
+        client_cpu_s: (client_u1 + client_s1) - (client_u0 + client_s0),
+    })
+}
+
+async fn open(address: &str, connections: usize) -> Result<Vec<Socket>, String> {
+    let mut sockets = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let opening = async {
+            let stream = TcpStream::connect(address)
+                .await
+                .map_err(|e| e.to_string())?;
+            stream.set_nodelay(true).map_err(|e| e.to_string())?;
+            let url = format!("ws://{address}/");
+            let (socket, _) = tokio_tungstenite::client_async(url, stream)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(socket)
+        };
+        let socket = tokio::time::timeout(STALL, opening)
+            .await
+            .map_err(|_| "connecting timed out".to_string())??;
+        sockets.push(socket);
+    }
+    Ok(sockets)
+}
+
+async fn close(sockets: Vec<Socket>) {
+    let closing = sockets.into_iter().map(|mut socket| async move {
+        let _ = tokio::time::timeout(STALL, async {
+            let _ = socket.close(None).await;
+            while let Some(Ok(_)) = socket.next().await {}
+        })
+        .await;
+    });
+    futures_util::future::join_all(closing).await;
+}
+
+/// The message with sequence number `seq`: `seq` in its first 8 bytes (as far as they
+/// fit), then the template.
+fn message(template: &[u8], seq: u64) -> Bytes {
+    let mut payload = template.to_vec();
+    let n = payload.len().min(8);
+    payload[..n].copy_from_slice(&seq.to_le_bytes()[..n]);
+    Bytes::from(payload)
+}
+
+fn check(template: &[u8], seq: u64, echo: Message) -> Result<(), String> {
+    let Message::Binary(data) = echo else {
+        return Err(format!("echo {seq}: not a binary message"));
+    };
+    if data.len() != template.len() {
+        return Err(format!(
+            "echo {seq}: {} bytes, {} sent",
+            data.len(),
+            template.len()
+        ));
+    }
+    let n = data.len().min(8);
+    if data[..n] != seq.to_le_bytes()[..n] || data[n..] != template[n..] {
+        return Err(format!("echo {seq}: content differs from what was sent"));
+    }
+    Ok(())
+}
+
+/// Runs every connection until `deadline`, then waits for their last echoes; returns the
+/// echoes received, and the sockets.
+async fn load(
+    sockets: Vec<Socket>,
+    size: usize,
+    depth: u64,
+    deadline: Instant,
+) -> Result<(u64, Vec<Socket>), String> {
+    let template: Vec<u8> = (0..size).map(|i| (i * 7 + 13) as u8).collect();
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .map(|socket| tokio::spawn(connection(socket, template.clone(), depth, deadline)))
+        .collect();
+    let mut total = 0;
+    let mut back = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let (received, socket) = task.await.map_err(|e| e.to_string())??;
+        total += received;
+        back.push(socket);
+    }
+    Ok((total, back))
+}
+
+async fn connection(
+    socket: Socket,
+    template: Vec<u8>,
+    depth: u64,
+    deadline: Instant,
+) -> Result<(u64, Socket), String> {
+    let (mut sink, mut stream) = socket.split();
+    let (mut sent, mut received) = (0u64, 0u64);
+    loop {
+        if Instant::now() < deadline {
+            if sent - received < depth {
+                while sent - received < depth {
+                    sink.feed(Message::Binary(message(&template, sent)))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    sent += 1;
+                }
+                sink.flush().await.map_err(|e| e.to_string())?;
+            }
+        } else if sent == received {
+            break;
+        }
+        let echo = tokio::time::timeout(STALL, stream.next())
+            .await
+            .map_err(|_| format!("no echo within {STALL:?}"))?
+            .ok_or("connection ended")?
+            .map_err(|e| e.to_string())?;
+        check(&template, received, echo)?;
+        received += 1;
+        // Take every echo that is already here before refilling the window.
+        while received < sent {
+            let Some(next) = stream.next().now_or_never() else {
+                break;
+            };
+            let echo = next.ok_or("connection ended")?.map_err(|e| e.to_string())?;
+            check(&template, received, echo)?;
+            received += 1;
+        }
+    }
+    let socket = sink
+        .reunite(stream)
+        .map_err(|_| "reuniting halves".to_string())?;
+    Ok((received, socket))
+}
+
+fn case_title(size: usize, connections: usize, depth: u64) -> String {
+    let size = if size >= 1024 {
+        format!("{} KiB", size / 1024)
+    } else {
+        format!("{size} B")
+    };
+    let flight = if depth == 1 {
+        "1 message in flight".to_string()
+    } else {
+        format!("{depth} in flight")
+    };
+    format!("{connections} connections x {size}, {flight} per connection")
+}
+
+/// One case, (size, connections, depth), and each server's outcome in it.
+type Case = ((usize, usize, u64), HashMap<&'static str, Outcome>);
+
+fn markdown(results: &[Case], seconds: f64, perf: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# WebSocket echo servers against the field\n\n\
+         Each server on one executor thread; load from tokio-tungstenite clients (one \
+         tokio worker) in the harness process, on the same machine ({} CPUs), {seconds} s per \
+         run, binary messages. CPU is the server's (all threads) per echoed message; \
+         syscalls are the server's read-like and write-like ones per message{}; client CPU \
+         is the load generator's share of one core.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if perf { "" } else { " (not counted: no perf)" }
+    );
+    for ((size, connections, depth), row) in results {
+        let _ = writeln!(out, "## {}\n", case_title(*size, *connections, *depth));
+        let _ = writeln!(
+            out,
+            "| server | msgs/s | user us/msg | sys us/msg | peak RSS MiB | reads/msg | writes/msg | client CPU | vs tokio-tungstenite | vs fastwebsockets |"
+        );
+        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        for name in SERVERS {
+            let o = &row[name];
+            let per = |c: Option<u64>| {
+                c.map_or("n/a".to_string(), |c| {
+                    format!("{:.3}", c as f64 / o.messages as f64)
+                })
+            };
+            let ratio = |peer: &str| {
+                if name.starts_with("wirestate") {
+                    format!("{:.2}x", o.rate() / row[peer].rate())
+                } else {
+                    String::new()
+                }
+            };
+            let _ = writeln!(
+                out,
+                "| {name} | {:.0} | {:.3} | {:.3} | {:.1} | {} | {} | {:.0}% | {} | {} |",
+                o.rate(),
+                o.per_message_us(o.user_s),
+                o.per_message_us(o.system_s),
+                o.peak_rss_kib as f64 / 1024.0,
+                per(o.reads),
+                per(o.writes),
+                100.0 * o.client_cpu_s / o.seconds,
+                ratio(PEERS[0]),
+                ratio(PEERS[1]),
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A grouped bar chart of messages per second: one group per case, one bar per server.
+fn chart(results: &[Case]) -> String {
+    const COLORS: [&str; 4] = ["#1f77b4", "#2ca02c", "#ff7f0e", "#d62728"];
+    let (left, top, plot_h, bar_w, gap) = (70.0, 40.0, 300.0, 22.0, 30.0);
+    let group_w = bar_w * SERVERS.len() as f64 + gap;
+    let width = left + group_w * results.len() as f64 + 20.0;
+    let height = top + plot_h + 110.0;
+    let max = results
+        .iter()
+        .flat_map(|(_, row)| row.values().map(Outcome::rate))
+        .fold(1.0, f64::max);
+    // A round top for the axis.
+    let magnitude = 10f64.powf(max.log10().floor());
+    let top_value = (max / magnitude).ceil() * magnitude;
+    let y = |v: f64| top + plot_h - v / top_value * plot_h;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{left}" y="20" font-size="14">WebSocket echo, messages per second (one server thread)</text>"#
+    );
+    for i in 0..=5 {
+        let v = top_value * i as f64 / 5.0;
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{left}" x2="{:.0}" y1="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{:.0}" y="{:.1}" text-anchor="end">{}</text>"##,
+            width - 20.0,
+            y(v),
+            y(v),
+            left - 6.0,
+            y(v) + 4.0,
+            if v >= 1e6 {
+                format!("{:.1}M", v / 1e6)
+            } else {
+                format!("{:.0}k", v / 1e3)
+            }
+        );
+    }
+    for (g, ((size, connections, depth), row)) in results.iter().enumerate() {
+        let x0 = left + gap / 2.0 + g as f64 * group_w;
+        for (s, name) in SERVERS.iter().enumerate() {
+            let v = row[name].rate();
+            let x = x0 + s as f64 * bar_w;
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{name}: {v:.0} msgs/s</title></rect>"#,
+                y(v),
+                bar_w - 2.0,
+                top + plot_h - y(v),
+                COLORS[s]
+            );
+        }
+        let size = if *size >= 1024 {
+            format!("{} KiB", size / 1024)
+        } else {
+            format!("{size} B")
+        };
+        let cx = x0 + bar_w * SERVERS.len() as f64 / 2.0;
+        let _ = writeln!(
+            svg,
+            r#"<text x="{cx:.1}" y="{:.1}" text-anchor="middle">{connections} x {size}</text><text x="{cx:.1}" y="{:.1}" text-anchor="middle">{depth} in flight</text>"#,
+            top + plot_h + 16.0,
+            top + plot_h + 30.0
+        );
+    }
+    for (s, name) in SERVERS.iter().enumerate() {
+        let x = left + s as f64 * 150.0;
+        let ly = top + plot_h + 60.0;
+        let _ = writeln!(
+            svg,
+            r#"<rect x="{x:.0}" y="{:.0}" width="12" height="12" fill="{}"/><text x="{:.0}" y="{:.0}">{name}</text>"#,
+            ly - 10.0,
+            COLORS[s],
+            x + 16.0,
+            ly
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

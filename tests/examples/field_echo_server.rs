@@ -1,0 +1,175 @@
+//! A WebSocket echo server in one of four implementations, for comparing wirestate with
+//! the field (see `field_bench`): every text and binary message is sent back as it came.
+//! Prints `listening on HOST:PORT` once ready; runs until killed.
+//!
+//! `cargo run --release -p wirestate-tests --example field_echo_server --
+//!  --impl wirestate-smol|wirestate-tokio|tokio-tungstenite|fastwebsockets --listen 127.0.0.1:0`
+//!
+//! Every server runs on one executor thread so that the comparison is per core: the tokio
+//! ones on a multi-thread runtime with one worker, wirestate on smol on smol's global
+//! executor (its drivers live there) with `SMOL_THREADS=1`, the default. The peers are
+//! written as their own echo examples show: tokio-tungstenite forwards the read half into
+//! the write half (`StreamExt::forward`, which feeds and flushes once the reader has
+//! nothing ready); fastwebsockets upgrades through hyper and echoes frames through a
+//! `FragmentCollector`. No permessage-deflate anywhere.
+
+use std::io::{self, Write};
+use std::net::TcpListener;
+
+fn arg(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == &format!("--{name}"))
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn announce(listener: &TcpListener) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "listening on {}", listener.local_addr()?)?;
+    out.flush()
+}
+
+/// A multi-thread tokio runtime with one worker: the same for every tokio server.
+fn tokio_runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+}
+
+fn main() -> io::Result<()> {
+    let implementation = arg("impl", "wirestate-tokio");
+    let listener = TcpListener::bind(arg("listen", "127.0.0.1:0"))?;
+    match implementation.as_str() {
+        "wirestate-smol" => wirestate_smol(listener),
+        "wirestate-tokio" => wirestate_tokio(listener),
+        "tokio-tungstenite" => tokio_tungstenite(listener),
+        "fastwebsockets" => fastwebsockets(listener),
+        other => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unknown --impl {other}"),
+        )),
+    }
+}
+
+fn wirestate_smol(listener: TcpListener) -> io::Result<()> {
+    use wirestate::ws::{self, ServerOptions};
+    let options = ServerOptions::default();
+    announce(&listener)?;
+    smol::block_on(async {
+        let listener = smol::net::TcpListener::try_from(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let options = options.clone();
+            smol::spawn(async move {
+                let mut socket = ws::smol::accept(stream, &options).await?;
+                // `send` only queues (it waits only above the high-water mark): the
+                // driver writes whatever is queued in one go.
+                while let Some(message) = socket.recv().await? {
+                    socket.send(message).await?;
+                }
+                Ok::<(), ws::Error>(())
+            })
+            .detach();
+        }
+    })
+}
+
+fn wirestate_tokio(listener: TcpListener) -> io::Result<()> {
+    use wirestate::ws::{self, ServerOptions};
+    let options = ServerOptions::default();
+    listener.set_nonblocking(true)?;
+    let runtime = tokio_runtime()?;
+    announce(&listener)?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let options = options.clone();
+            tokio::spawn(async move {
+                let mut socket = ws::tokio::accept(stream, &options).await?;
+                while let Some(message) = socket.recv().await? {
+                    socket.send(message).await?;
+                }
+                Ok::<(), ws::Error>(())
+            });
+        }
+    })
+}
+
+fn tokio_tungstenite(listener: TcpListener) -> io::Result<()> {
+    use futures_util::{StreamExt, TryStreamExt, future};
+    listener.set_nonblocking(true)?;
+    let runtime = tokio_runtime()?;
+    announce(&listener)?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            tokio::spawn(async move {
+                // As in tokio-tungstenite's echo-server example.
+                let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                let (write, read) = socket.split();
+                let _ = read
+                    .try_filter(|message| future::ready(message.is_text() || message.is_binary()))
+                    .forward(write)
+                    .await;
+            });
+        }
+    })
+}
+
+fn fastwebsockets(listener: TcpListener) -> io::Result<()> {
+    use fastwebsockets::{FragmentCollector, OpCode, WebSocketError, upgrade};
+    use http_body_util::Empty;
+    use hyper::body::{Bytes, Incoming};
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper::{Request, Response};
+
+    // As in fastwebsockets' echo_server example.
+    async fn handle_client(fut: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
+        let mut ws = FragmentCollector::new(fut.await?);
+        loop {
+            let frame = ws.read_frame().await?;
+            match frame.opcode {
+                OpCode::Close => break,
+                OpCode::Text | OpCode::Binary => ws.write_frame(frame).await?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn server_upgrade(
+        mut request: Request<Incoming>,
+    ) -> Result<Response<Empty<Bytes>>, WebSocketError> {
+        let (response, fut) = upgrade::upgrade(&mut request)?;
+        tokio::task::spawn(async move {
+            let _ = tokio::task::unconstrained(handle_client(fut)).await;
+        });
+        Ok(response)
+    }
+
+    listener.set_nonblocking(true)?;
+    let runtime = tokio_runtime()?;
+    announce(&listener)?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = http1::Builder::new()
+                    .serve_connection(io, service_fn(server_upgrade))
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    })
+}
