@@ -252,13 +252,17 @@ impl TlsLayer {
         if !self.is_failed() {
             self.encrypt_from(inner, &mut ciphertext);
         }
+        self.take_ciphertext(&mut ciphertext);
+        (!ciphertext.is_empty()).then(|| Bytes::from(ciphertext))
+    }
+
+    /// Appends every record rustls has ready to send (writing to a `Vec` cannot fail).
+    fn take_ciphertext(&mut self, out: &mut Vec<u8>) {
         while self.conn.wants_write() {
-            match self.conn.write_tls(&mut ciphertext) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
+            if !matches!(self.conn.write_tls(out), Ok(1..)) {
+                break;
             }
         }
-        (!ciphertext.is_empty()).then(|| Bytes::from(ciphertext))
     }
 
     /// Moves the machine's transmits into rustls (which encrypts them, or holds them until
@@ -275,12 +279,7 @@ impl TlsLayer {
                 Ok(0) | Err(_) => break, // rustls's buffer is full: wait for the handshake
                 Ok(n) => self.outgoing.advance(n),
             }
-            while self.conn.wants_write() {
-                match self.conn.write_tls(ciphertext) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
+            self.take_ciphertext(ciphertext);
         }
         // close_notify waits for the handshake: sent in the middle, it would abort it.
         if !self.close_sent
