@@ -65,6 +65,28 @@ impl<M> Wire<M> {
     }
 }
 
+/// Waits until the TLS handshake of `conn`'s machine (whose driver runs) is done; at once
+/// without TLS. A failure is an `io::Error` whose inner error is the
+/// [`TlsError`](crate::tls::TlsError), or the transport's error.
+#[cfg(feature = "tls")]
+pub(crate) async fn handshake_done<M: Machine>(
+    conn: &crate::driver::Connection<Wire<M>>,
+) -> std::io::Result<()> {
+    let settled = |m: &Wire<M>| {
+        m.tls_layer()
+            .is_none_or(|t| t.is_handshake_done() || t.error().is_some())
+    };
+    std::future::poll_fn(|cx| conn.poll_watch(cx, settled)).await;
+    if let Some(error) = conn.with(|m| m.tls_error().cloned()) {
+        return Err(error.into());
+    }
+    match conn.driver_result() {
+        Some(Err(error)) => Err(error),
+        Some(Ok(())) => Err(TlsError::ClosedDuringHandshake.into()),
+        None => Ok(()),
+    }
+}
+
 impl<M> Deref for Wire<M> {
     type Target = M;
 

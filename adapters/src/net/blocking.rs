@@ -435,7 +435,7 @@ fn start_tls(socket: Socket, session: crate::tls::TlsLayer) -> io::Result<Socket
         "write",
         Box::new(move || park::block_on(tls::send_plaintext(conn, outbound))),
     )?;
-    park::block_on(tls::established(&layered.conn))?;
+    park::block_on(crate::wire::handshake_done(&layered.conn))?;
     Ok(layered.socket)
 }
 

@@ -197,7 +197,7 @@ async fn start_tls(socket: Socket, session: crate::tls::TlsLayer) -> io::Result<
     ))
     .detach();
     smol::spawn(tls::send_plaintext(layered.conn.clone(), layered.outbound)).detach();
-    tls::established(&layered.conn).await?;
+    crate::wire::handshake_done(&layered.conn).await?;
     Ok(layered.socket)
 }
 

@@ -23,7 +23,7 @@ use super::socket::Socket;
 use crate::chan::io_error::cause_like;
 use crate::chan::{ByteReader, ByteWriter};
 use crate::driver::{Connection, Transport};
-use crate::tls::{TlsError, TlsLayer};
+use crate::tls::TlsLayer;
 use crate::wire::Wire;
 
 /// The TLS connection under a socket.
@@ -96,24 +96,6 @@ pub(crate) fn layer(
         inbound: ends.inbound,
         outbound: ends.outbound,
     })
-}
-
-/// Waits until the handshake is done; the TLS failure (as an `io::Error` whose inner
-/// error is the [`TlsError`]) or the transport's if it does not get there.
-pub(crate) async fn established(conn: &TlsConnection) -> io::Result<()> {
-    let settled = |m: &Wire<Duplex>| {
-        m.tls_layer()
-            .is_none_or(|t| t.is_handshake_done() || t.error().is_some())
-    };
-    poll_fn(|cx| conn.poll_watch(cx, settled)).await;
-    if let Some(error) = conn.with(|m| m.tls_error().cloned()) {
-        return Err(error.into());
-    }
-    match conn.driver_result() {
-        Some(Err(error)) => Err(error),
-        Some(Ok(())) => Err(TlsError::ClosedDuringHandshake.into()),
-        None => Ok(()),
-    }
 }
 
 /// Why the connection ended early, as a cause for the application's channels.

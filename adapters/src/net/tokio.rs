@@ -353,7 +353,7 @@ async fn start_tls(socket: Socket, session: crate::tls::TlsLayer) -> io::Result<
         layered.inbound,
     ));
     tokio::spawn(tls::send_plaintext(layered.conn.clone(), layered.outbound));
-    tls::established(&layered.conn).await?;
+    crate::wire::handshake_done(&layered.conn).await?;
     Ok(layered.socket)
 }
 

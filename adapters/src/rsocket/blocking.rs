@@ -52,8 +52,7 @@ pub fn connect_tls(
 ) -> Result<Client, Error> {
     let machine =
         super::transport::tls_client(rsocket::Connection::client(config), server_name, tls)?;
-    let (socket, conn) = start(addr, machine)?;
-    park::block_on(super::transport::tls_established(&conn))?;
+    let socket = park::block_on(super::transport::established(start(addr, machine)?))?;
     Ok(Client { socket })
 }
 

@@ -88,7 +88,7 @@ pub async fn connect_tls(
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|e| Error::from_io(&e))?;
-    established(start(stream, machine, responder)).await
+    transport::established(start(stream, machine, responder)).await
 }
 
 /// Like [`accept`], over TLS. Returns once the TLS handshake is done, with
@@ -101,7 +101,7 @@ pub async fn accept_tls(
     responder: impl Responder,
 ) -> Result<RSocket, Error> {
     let machine = transport::tls_server(rsocket::Connection::server(config), tls)?;
-    established(start(stream, machine, responder)).await
+    transport::established(start(stream, machine, responder)).await
 }
 
 /// Like [`connect_ws`] for a `wss://` URL, trusting what `tls` trusts. Returns once the
@@ -117,7 +117,7 @@ pub async fn connect_wss(
     let stream = TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| Error::from_io(&e))?;
-    established(start(stream, machine, responder)).await
+    transport::established(start(stream, machine, responder)).await
 }
 
 /// Like [`accept_ws`], over TLS. Returns once the TLS handshake is done.
@@ -129,15 +129,7 @@ pub async fn accept_wss(
     responder: impl Responder,
 ) -> Result<RSocket, Error> {
     let machine = transport::tls_server(transport::ws_server(config), tls)?;
-    established(start(stream, machine, responder)).await
-}
-
-#[cfg(feature = "tls")]
-async fn established(
-    (socket, conn): (RSocket, crate::rsocket::RSocketConnection),
-) -> Result<RSocket, Error> {
-    transport::tls_established(&conn).await?;
-    Ok(socket)
+    transport::established(start(stream, machine, responder)).await
 }
 
 fn start(

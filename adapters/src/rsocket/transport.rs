@@ -83,21 +83,20 @@ pub(crate) fn tls_server(
     Ok(Wire::tls(machine, config.start()?))
 }
 
-/// Waits until the TLS handshake on `conn` (whose driver runs) is done; the TLS failure,
-/// or the transport's, if it does not get there.
+/// Returns `socket` once the TLS handshake on `conn` (whose driver runs) is done; the TLS
+/// failure, or the transport's, if it does not get there.
 #[cfg(feature = "tls")]
-pub(crate) async fn tls_established(conn: &RSocketConnection) -> Result<(), Error> {
-    let settled = |m: &Wire<rsocket::Connection>| {
-        m.tls_layer()
-            .is_none_or(|t| t.is_handshake_done() || t.error().is_some())
-    };
-    std::future::poll_fn(|cx| conn.poll_watch(cx, settled)).await;
-    if let Some(error) = conn.with(|m| m.tls_error().cloned()) {
-        return Err(Error::Tls(error));
-    }
-    match conn.driver_result() {
-        Some(Err(error)) => Err(Error::from_io(&error)),
-        Some(Ok(())) => Err(Error::Tls(tls::TlsError::ClosedDuringHandshake)),
-        None => Ok(()),
-    }
+pub(crate) async fn established(
+    (socket, conn): (super::RSocket, RSocketConnection),
+) -> Result<super::RSocket, Error> {
+    crate::wire::handshake_done(&conn).await.map_err(|error| {
+        match error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<tls::TlsError>())
+        {
+            Some(tls) => Error::Tls(tls.clone()),
+            None => Error::from_io(&error),
+        }
+    })?;
+    Ok(socket)
 }
