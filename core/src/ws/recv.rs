@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::arena::Arena;
 use super::close::{CloseCode, ClosePayload};
-use super::decode::{HeaderDecoder, HeaderStatus};
+use super::decode::{HeaderDecoder, HeaderStatus, parse_header};
 #[cfg(feature = "deflate")]
 use super::deflate::{InflateError, Inflater, TAIL};
 use super::error::ProtocolError;
@@ -114,6 +114,9 @@ impl Receiver {
     /// Reads from `data` until one unit is complete or `data` is used up. Returns the bytes
     /// consumed and the unit, if one completed; call again with the rest.
     pub(crate) fn read(&mut self, data: &[u8]) -> Result<(usize, Option<Received>), ProtocolError> {
+        if let Some((consumed, message)) = self.whole_message(data)? {
+            return Ok((consumed, Some(Received::Message(message))));
+        }
         let mut pos = 0;
         loop {
             if self.frame.is_none() {
@@ -160,6 +163,59 @@ impl Receiver {
         }
     }
 
+    /// The fast path for the common case, a small message in one frame: when no frame or
+    /// message is in progress and `data` starts with a whole, final, uncompressed data frame,
+    /// it becomes a message in one step, without the per-frame and per-message bookkeeping.
+    /// `None` leaves everything to the general path (which parses the header again).
+    #[inline]
+    fn whole_message(&mut self, data: &[u8]) -> Result<Option<(usize, Message)>, ProtocolError> {
+        if self.frame.is_some() || self.message.is_some() || self.decoder.buffered() > 0 {
+            return Ok(None);
+        }
+        let Some((header, header_len)) = parse_header(data, self.decoder.rules())? else {
+            return Ok(None);
+        };
+        let available = (data.len() - header_len) as u64;
+        let fits = header.payload_len <= available
+            && header.payload_len <= self.max_message as u64
+            && self
+                .piece_size
+                .is_none_or(|piece| header.payload_len <= piece as u64);
+        let text = match header.opcode {
+            Opcode::Text => true,
+            Opcode::Binary => false,
+            _ => return Ok(None),
+        };
+        if !(fits && header.fin && !header.rsv1) {
+            return Ok(None);
+        }
+        let end = header_len + header.payload_len as usize;
+        let payload = &data[header_len..end];
+        self.reserve_for(payload.len() as u64);
+        self.arena.extend_from_slice(payload);
+        if let Some(key) = header.mask {
+            apply_mask(&mut self.arena, key, 0);
+        }
+        if text && !is_utf8(&self.arena) {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        let payload = self.arena.take();
+        let message = match text {
+            true => Message::Text(Text::from_checked(payload)),
+            false => Message::Binary(payload),
+        };
+        Ok(Some((end, message)))
+    }
+
+    /// Makes room in the arena for a data frame's payload of `len` bytes: all of it, or
+    /// about a piece's worth when streaming (which holds a piece and a cut character).
+    fn reserve_for(&mut self, len: u64) {
+        let held_limit = self.piece_size.map_or(self.max_message, |piece| piece + 3);
+        let need = usize::try_from(len).map_or(held_limit, |len| len.min(held_limit));
+        let room = held_limit.saturating_sub(self.arena.len()).max(need);
+        self.arena.reserve(need, room);
+    }
+
     fn start_frame(&mut self, header: FrameHeader) -> Result<(), ProtocolError> {
         if !header.opcode.is_control() {
             match (&self.message, header.opcode) {
@@ -197,11 +253,7 @@ impl Receiver {
                     max: self.max_message as u64,
                 });
             }
-            // Streaming holds about a piece (and a cut character) at a time.
-            let held_limit = self.piece_size.map_or(self.max_message, |piece| piece + 3);
-            let need = (header.payload_len as usize).min(held_limit);
-            let room = held_limit.saturating_sub(self.arena.len()).max(need);
-            self.arena.reserve(need, room);
+            self.reserve_for(header.payload_len);
         }
         if header.opcode.is_control() && header.rsv1 {
             // RFC 7692 §6.1: control frames are never compressed.
@@ -389,4 +441,9 @@ impl Receiver {
             }
         }
     }
+}
+
+/// Whether a whole message is UTF-8, with a quick answer for ASCII (most text on the wire).
+fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || core::str::from_utf8(bytes).is_ok()
 }

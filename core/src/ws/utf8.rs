@@ -86,6 +86,10 @@ impl Utf8Validator {
             return Err(error);
         }
         let chunk_start = self.seen;
+        if self.pending_len == 0 && chunk.is_ascii() {
+            self.seen = chunk_start + chunk.len() as u64; // the common case, word at a time
+            return Ok(());
+        }
         let mut rest = chunk;
         if self.pending_len > 0 {
             match self.continue_pending(chunk, chunk_start) {
