@@ -709,12 +709,13 @@ impl Machine for Connection {
             let error = self.deferred_fault.take()?;
             self.fail(self.last_now, error);
         }
-        let event = self.events.pop_front()?;
-        self.queued_bytes = self.queued_bytes.saturating_sub(cost(&event));
-        if is_control(&event) {
+        // Accounted for before it is moved out: the event is moved once, straight out.
+        let front = self.events.front()?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(cost(front));
+        if is_control(front) {
             self.queued_control_events -= 1;
         }
-        Some(event)
+        self.events.pop_front()
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

@@ -27,3 +27,26 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
         *byte ^= key_byte;
     }
 }
+
+/// Unmasks a whole payload (offset 0) like [`apply_mask`] and says whether the result is all
+/// ASCII: one pass over a small text message instead of two.
+#[inline]
+pub(crate) fn unmask_is_ascii(buf: &mut [u8], key: [u8; 4]) -> bool {
+    let [a, b, c, d] = key;
+    let word = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
+    let mut seen = 0u64;
+    let mut words = buf.chunks_exact_mut(8);
+    for chunk in &mut words {
+        if let Ok(bytes) = <&mut [u8; 8]>::try_from(chunk) {
+            let clear = u64::from_ne_bytes(*bytes) ^ word;
+            seen |= clear;
+            *bytes = clear.to_ne_bytes();
+        }
+    }
+    let mut tail = 0u8;
+    for (byte, key_byte) in words.into_remainder().iter_mut().zip(word.to_ne_bytes()) {
+        *byte ^= key_byte;
+        tail |= *byte;
+    }
+    seen & 0x8080_8080_8080_8080 == 0 && tail < 0x80
+}

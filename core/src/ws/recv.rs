@@ -13,7 +13,7 @@ use super::deflate::{InflateError, Inflater, TAIL};
 use super::error::ProtocolError;
 use super::event::Message;
 use super::frame::FrameHeader;
-use super::mask::apply_mask;
+use super::mask::{apply_mask, unmask_is_ascii};
 use super::opcode::Opcode;
 use super::rules::FrameRules;
 use super::text::Text;
@@ -193,10 +193,15 @@ impl Receiver {
         let payload = &data[header_len..end];
         self.reserve_for(payload.len() as u64);
         self.arena.extend_from_slice(payload);
-        if let Some(key) = header.mask {
-            apply_mask(&mut self.arena, key, 0);
-        }
-        if text && !is_utf8(&self.arena) {
+        let ascii = match header.mask {
+            Some(key) if text => unmask_is_ascii(&mut self.arena, key),
+            Some(key) => {
+                apply_mask(&mut self.arena, key, 0);
+                false
+            }
+            None => text && self.arena.is_ascii(),
+        };
+        if text && !ascii && core::str::from_utf8(&self.arena).is_err() {
             return Err(ProtocolError::InvalidUtf8);
         }
         let payload = self.arena.take();
@@ -441,9 +446,4 @@ impl Receiver {
             }
         }
     }
-}
-
-/// Whether a whole message is UTF-8, with a quick answer for ASCII (most text on the wire).
-fn is_utf8(bytes: &[u8]) -> bool {
-    bytes.is_ascii() || core::str::from_utf8(bytes).is_ok()
 }

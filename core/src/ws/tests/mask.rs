@@ -80,3 +80,29 @@ fn pieces_with_offsets_equal_the_whole() {
     apply_mask(&mut whole, key, 0);
     assert_eq!(whole, data);
 }
+
+#[test]
+fn unmask_is_ascii_unmasks_and_finds_any_high_byte() {
+    let mut rng = Rng::from_u64(3);
+    for len in 0..=70 {
+        let key = rng.next_u32().to_le_bytes();
+        let mut clear: Vec<u8> = random_bytes(&mut rng, len)
+            .iter()
+            .map(|b| b & 0x7f)
+            .collect();
+        // Every position of a single non-ASCII byte, and none.
+        for high in (0..len).map(Some).chain([None]) {
+            if let Some(at) = high {
+                clear[at] |= 0x80;
+            }
+            let mut masked = clear.clone();
+            apply_mask_reference(&mut masked, key, 0);
+            let ascii = crate::ws::mask::unmask_is_ascii(&mut masked, key);
+            assert_eq!(masked, clear, "len {len}");
+            assert_eq!(ascii, high.is_none(), "len {len} high byte at {high:?}");
+            if let Some(at) = high {
+                clear[at] &= 0x7f;
+            }
+        }
+    }
+}
