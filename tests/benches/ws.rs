@@ -30,8 +30,8 @@ use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::{Role as TRole, WebSocket};
 use wirestate_core::http::{Accept, ClientRequest};
 use wirestate_core::ws::{
-    Command, Config, Connection, Event, FrameHeader, FrameRules, Message, Opcode, Role,
-    Utf8Validator, apply_mask, parse_header,
+    Command, Config, Connection, Event, FrameHeader, FrameRules, InPlace, Message, MessageRef,
+    Opcode, Role, Utf8Validator, apply_mask, parse_header,
 };
 use wirestate_core::{Machine, Rng};
 
@@ -280,9 +280,10 @@ fn into_buffer(mut encode: impl FnMut(&mut Vec<u8>) + 'static) -> Pass<'static> 
     })
 }
 
-fn decode_contenders(wire: &[u8]) -> [Pass<'static>; 4] {
+fn decode_contenders(wire: &[u8]) -> [Pass<'static>; 5] {
     let mut utf8 = Utf8Validator::new();
     let (_, mut server) = open_pair();
+    let (_, mut in_place_server) = open_pair();
     let input = wire.to_vec();
     let mut socket = tungstenite_socket(TRole::Server, wire.to_vec());
     [
@@ -304,12 +305,28 @@ fn decode_contenders(wire: &[u8]) -> [Pass<'static>; 4] {
                 }
             })
         }),
+        in_place(wire, move |buf| {
+            let mut pos = 0;
+            while pos < buf.len() {
+                match in_place_server.read_in_place(NOW, &mut buf[pos..]) {
+                    InPlace::Message {
+                        consumed,
+                        message: MessageRef::Text(text),
+                    } => {
+                        assert_eq!(black_box(text), TEXT);
+                        pos += consumed;
+                    }
+                    other => panic!("expected the text message in place, got {other:?}"),
+                }
+            }
+        }),
     ]
 }
 
 /// The connections' output is copied into the buffer, as a socket write would copy it.
-fn encode_contenders() -> [Pass<'static>; 4] {
+fn encode_contenders() -> [Pass<'static>; 5] {
     let (mut client, _) = open_pair();
+    let (mut borrowing_client, _) = open_pair();
     let mut socket = tungstenite_socket(TRole::Client, Vec::new());
     [
         into_buffer(encode_wirestate),
@@ -328,6 +345,12 @@ fn encode_contenders() -> [Pass<'static>; 4] {
             }
             socket.flush().unwrap(); // copies into the Replay's output
             std::mem::swap(out, &mut socket.get_mut().output);
+        }),
+        into_buffer(move |out| {
+            for _ in 0..FRAMES {
+                borrowing_client.send_text(NOW, black_box(TEXT)).unwrap();
+            }
+            out.extend_from_slice(&borrowing_client.poll_transmit().unwrap());
         }),
     ]
 }
@@ -362,8 +385,9 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "meets" } else { "MISSES" }
 }
 
-/// Prints ns per message of [wirestate pieces, Connection, tungstenite pieces, WebSocket].
-fn report_codec(title: &str, names: [&str; 4], mut contenders: [Pass<'_>; 4], goal_ns: f64) {
+/// Prints ns per message of [wirestate pieces, Connection with owned messages, tungstenite
+/// pieces, WebSocket, Connection with borrowed messages].
+fn report_codec(title: &str, names: [&str; 5], mut contenders: [Pass<'_>; 5], goal_ns: f64) {
     let (rounds, passes, _) = settings();
     let ns: Vec<f64> = compare(rounds, passes, &mut contenders)
         .into_iter()
@@ -373,9 +397,13 @@ fn report_codec(title: &str, names: [&str; 4], mut contenders: [Pass<'_>; 4], go
     for (name, v) in names.iter().zip(&ns) {
         println!("  {name:<64} {v:>6.1} ns/msg");
     }
-    for (level, ours, theirs) in [("pieces", ns[0], ns[2]), ("connection", ns[1], ns[3])] {
+    for (level, ours, theirs) in [
+        ("pieces", ns[0], ns[2]),
+        ("connection, owned", ns[1], ns[3]),
+        ("connection, borrowed", ns[4], ns[3]),
+    ] {
         println!(
-            "  {level:<10} wirestate {ours:5.1} ns ({} the goal of {goal_ns} ns), \
+            "  {level:<20} wirestate {ours:5.1} ns ({} the goal of {goal_ns} ns), \
              tungstenite / wirestate {:.2}x ({} the goal of 2x)",
             verdict(ours <= goal_ns),
             theirs / ours,
@@ -509,6 +537,7 @@ fn main() {
             "wirestate Connection (handle_input + poll_event)",
             "tungstenite pieces (FrameHeader::parse + apply_mask + from_utf8)",
             "tungstenite WebSocket::read",
+            "wirestate Connection, borrowed (read_in_place)",
         ],
         decode_contenders(&wire),
         30.0,
@@ -520,6 +549,7 @@ fn main() {
             "wirestate Connection (Command::Send + poll_transmit)",
             "tungstenite pieces (FrameHeader::format + copy + apply_mask)",
             "tungstenite WebSocket::write + flush",
+            "wirestate Connection, borrowed (send_text + poll_transmit)",
         ],
         encode_contenders(),
         25.0,

@@ -29,6 +29,9 @@ use crate::machine::Machine;
 use crate::rng::Rng;
 use crate::time::{Instant, earliest};
 
+mod borrowed;
+pub use borrowed::{InPlace, MessageRef};
+
 /// Bytes charged per queued event beyond its payload, so that a flood of empty control
 /// frames is bounded too.
 const EVENT_COST: usize = 64;
@@ -231,6 +234,13 @@ impl Connection {
         self.out.len()
     }
 
+    /// Whether events wait to be taken with `poll_event`. Unlike `poll_event` this never
+    /// counts as the application coming back to an empty queue (which releases a deferred
+    /// fault), so a driver can move events out ahead of the application.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     // ---- handshake ------------------------------------------------------------------------
 
     fn handshake_input(&mut self, now: Instant, data: &[u8]) -> usize {
@@ -316,14 +326,19 @@ impl Connection {
         };
         match result {
             Ok(consumed) => consumed,
-            Err(error) if self.answering => {
-                self.deferred_fault = Some(error);
+            Err(error) => {
+                self.peer_fault(now, error);
                 data.len() // nothing after a bad frame matters
             }
-            Err(error) => {
-                self.fail(now, error);
-                data.len()
-            }
+        }
+    }
+
+    /// The peer broke the protocol: fail the connection, or, while the application may
+    /// still be answering messages it was given, once it comes back for more.
+    fn peer_fault(&mut self, now: Instant, error: ProtocolError) {
+        match self.answering {
+            true => self.deferred_fault = Some(error),
+            false => self.fail(now, error),
         }
     }
 
@@ -500,6 +515,17 @@ impl Connection {
         true
     }
 
+    /// Frames a data message, compressed if that was agreed and pays.
+    fn send_payload(&mut self, opcode: Opcode, payload: &[u8]) -> Result<(), UsageError> {
+        self.check_open()?;
+        #[cfg(feature = "deflate")]
+        if self.send_compressed(opcode, payload) {
+            return Ok(());
+        }
+        self.frame(opcode, payload);
+        Ok(())
+    }
+
     fn send_close(&mut self, now: Instant, payload: ClosePayload<'_>) {
         let mut body = Vec::with_capacity(payload.encoded_len());
         payload.encode(&mut body);
@@ -667,19 +693,10 @@ impl Machine for Connection {
                 });
                 Ok(())
             }
-            Command::Send(message) => {
-                self.check_open()?;
-                let (opcode, payload) = match &message {
-                    Message::Text(text) => (Opcode::Text, text.as_bytes()),
-                    Message::Binary(bytes) => (Opcode::Binary, &bytes[..]),
-                };
-                #[cfg(feature = "deflate")]
-                if self.send_compressed(opcode, payload) {
-                    return Ok(());
-                }
-                self.frame(opcode, payload);
-                Ok(())
-            }
+            Command::Send(message) => match &message {
+                Message::Text(text) => self.send_payload(Opcode::Text, text.as_bytes()),
+                Message::Binary(bytes) => self.send_payload(Opcode::Binary, bytes),
+            },
             Command::Ping(payload) => {
                 self.check_open()?;
                 if payload.len() > MAX_CONTROL_PAYLOAD_LEN {

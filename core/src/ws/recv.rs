@@ -36,6 +36,18 @@ pub(crate) enum Received {
     },
 }
 
+/// A whole, final, uncompressed data frame found at the start of the input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WholeFrame {
+    /// Where the payload starts in the input (the header's length).
+    pub(crate) start: usize,
+    /// Where the payload ends: the frame's length.
+    pub(crate) end: usize,
+    pub(crate) mask: Option<[u8; 4]>,
+    /// A text frame (else binary).
+    pub(crate) text: bool,
+}
+
 /// The frame being read.
 #[derive(Debug)]
 struct Frame {
@@ -163,12 +175,12 @@ impl Receiver {
         }
     }
 
-    /// The fast path for the common case, a small message in one frame: when no frame or
-    /// message is in progress and `data` starts with a whole, final, uncompressed data frame,
-    /// it becomes a message in one step, without the per-frame and per-message bookkeeping.
-    /// `None` leaves everything to the general path (which parses the header again).
+    /// A whole, final, uncompressed data frame at the start of `data`, when no frame or
+    /// message is in progress: the fast paths turn it into a message in one step, without
+    /// the per-frame and per-message bookkeeping. `Ok(None)` leaves `data` to the general
+    /// path (which parses the header again); `Err` is a header that breaks the rules.
     #[inline]
-    fn whole_message(&mut self, data: &[u8]) -> Result<Option<(usize, Message)>, ProtocolError> {
+    pub(crate) fn whole_frame(&self, data: &[u8]) -> Result<Option<WholeFrame>, ProtocolError> {
         if self.frame.is_some() || self.message.is_some() || self.decoder.buffered() > 0 {
             return Ok(None);
         }
@@ -189,11 +201,27 @@ impl Receiver {
         if !(fits && header.fin && !header.rsv1) {
             return Ok(None);
         }
-        let end = header_len + header.payload_len as usize;
-        let payload = &data[header_len..end];
+        Ok(Some(WholeFrame {
+            start: header_len,
+            end: header_len + header.payload_len as usize,
+            mask: header.mask,
+            text,
+        }))
+    }
+
+    /// The fast path for the common case, a small message in one frame (see
+    /// [`whole_frame`](Receiver::whole_frame)): its payload is copied into the arena and
+    /// split off.
+    #[inline]
+    fn whole_message(&mut self, data: &[u8]) -> Result<Option<(usize, Message)>, ProtocolError> {
+        let Some(frame) = self.whole_frame(data)? else {
+            return Ok(None);
+        };
+        let payload = &data[frame.start..frame.end];
         self.reserve_for(payload.len() as u64);
         self.arena.extend_from_slice(payload);
-        let ascii = match header.mask {
+        let text = frame.text;
+        let ascii = match frame.mask {
             Some(key) if text => unmask_is_ascii(&mut self.arena, key),
             Some(key) => {
                 apply_mask(&mut self.arena, key, 0);
@@ -209,7 +237,7 @@ impl Receiver {
             true => Message::Text(Text::from_checked(payload)),
             false => Message::Binary(payload),
         };
-        Ok(Some((end, message)))
+        Ok(Some((frame.end, message)))
     }
 
     /// Makes room in the arena for a data frame's payload of `len` bytes: all of it, or

@@ -17,7 +17,7 @@ use crate::ws::{
     TimeoutKind, UsageError,
 };
 
-fn client(config: Config) -> Connection {
+pub(super) fn client(config: Config) -> Connection {
     Connection::client(
         config,
         Rng::from_u64(1),
@@ -26,16 +26,16 @@ fn client(config: Config) -> Connection {
     .expect("a valid request")
 }
 
-fn server(config: Config) -> Connection {
+pub(super) fn server(config: Config) -> Connection {
     Connection::server(config, Rng::from_u64(2))
 }
 
-fn events(machine: &mut Connection) -> Vec<Event> {
+pub(super) fn events(machine: &mut Connection) -> Vec<Event> {
     core::iter::from_fn(|| machine.poll_event()).collect()
 }
 
 /// A client and a server joined by `link`, with the upgrade accepted and both open.
-fn open_pair(config: Config, link: LinkConfig) -> Pair<Connection, Connection> {
+pub(super) fn open_pair(config: Config, link: LinkConfig) -> Pair<Connection, Connection> {
     let mut pair = Pair::with_links(client(config), server(config), link, link);
     pair.run_for(Duration::from_millis(100));
     let request = events(&mut pair.b);
@@ -50,26 +50,26 @@ fn open_pair(config: Config, link: LinkConfig) -> Pair<Connection, Connection> {
 }
 
 /// A server already past the handshake (driven by a real client), for raw frame tests.
-fn open_server(config: Config) -> Connection {
+pub(super) fn open_server(config: Config) -> Connection {
     let mut pair = open_pair(config, LinkConfig::default());
     let _ = pair.b.poll_transmit();
     pair.b
 }
 
-fn masked(opcode: Opcode, fin: bool, payload: &[u8]) -> Vec<u8> {
+pub(super) fn masked(opcode: Opcode, fin: bool, payload: &[u8]) -> Vec<u8> {
     let mut out = BytesMut::new();
     write_frame(&mut out, opcode, fin, payload, Some([1, 2, 3, 4]));
     out.to_vec()
 }
 
-fn transmitted(machine: &mut Connection) -> Vec<u8> {
+pub(super) fn transmitted(machine: &mut Connection) -> Vec<u8> {
     core::iter::from_fn(|| machine.poll_transmit())
         .flat_map(|b| b.to_vec())
         .collect()
 }
 
 /// The close frame a server sends for `code` (unmasked, no reason).
-fn close_frame(code: CloseCode) -> Vec<u8> {
+pub(super) fn close_frame(code: CloseCode) -> Vec<u8> {
     let [hi, lo] = code.as_u16().to_be_bytes();
     vec![0x88, 0x02, hi, lo]
 }

@@ -7,6 +7,8 @@ mod close;
 #[cfg(feature = "testing")]
 mod conn;
 #[cfg(feature = "testing")]
+mod in_place;
+#[cfg(feature = "testing")]
 mod conversation;
 mod decode;
 #[cfg(all(feature = "testing", feature = "deflate"))]

@@ -1,0 +1,101 @@
+//! Messages in and out without owning them: received in place in the caller's buffer,
+//! sent from a borrowed payload. No copy into the connection, no allocation, no reference
+//! count, for applications that own their read buffer and want the last nanoseconds.
+
+use super::{Connection, Phase};
+use crate::Machine;
+use crate::time::Instant;
+use crate::ws::error::ProtocolError;
+use crate::ws::event::UsageError;
+use crate::ws::mask::apply_mask;
+use crate::ws::opcode::Opcode;
+
+/// A whole message borrowed from the caller's buffer (see [`Connection::read_in_place`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageRef<'a> {
+    /// A text message, checked to be UTF-8.
+    Text(&'a str),
+    /// A binary message.
+    Binary(&'a [u8]),
+}
+
+/// What [`Connection::read_in_place`] did with its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum InPlace<'a> {
+    /// The input started with a whole message in one frame: here it is, unmasked in the
+    /// caller's buffer. Its frame was the first `consumed` bytes; call again with the rest.
+    Message {
+        /// Bytes of the input the message's frame took.
+        consumed: usize,
+        /// The message, borrowed from the input.
+        message: MessageRef<'a>,
+    },
+    /// The input went the general way, as through [`handle_input`](Machine::handle_input):
+    /// this many bytes were taken, and whatever they completed is queued as events, which
+    /// [`poll_event`](Machine::poll_event) drains.
+    Fed(usize),
+}
+
+impl Connection {
+    /// Receives in place: while the connection is open with no events queued and no frame
+    /// in progress, a whole single-frame text or binary message at the start of `data` is
+    /// unmasked and checked right in `data` and returned borrowed from it, without being
+    /// copied, counted or queued. Anything else (control frames, fragments, compressed
+    /// messages, a frame cut by the end of `data`, a peer's fault) goes through
+    /// [`handle_input`](Machine::handle_input) as usual and comes back as
+    /// [`InPlace::Fed`]: drain [`poll_event`](Machine::poll_event) before the next call,
+    /// so that events keep their order.
+    ///
+    /// The returned payload is unmasked in `data`: do not feed those bytes again.
+    pub fn read_in_place<'a>(&mut self, now: Instant, data: &'a mut [u8]) -> InPlace<'a> {
+        let ready = matches!(self.phase, Phase::Open)
+            && self.events.is_empty()
+            && self.close_received.is_none()
+            && self.deferred_fault.is_none()
+            && self.wants_read();
+        let frame = match ready {
+            true => self.receiver.whole_frame(data).ok().flatten(),
+            false => None,
+        };
+        let Some(frame) = frame else {
+            return InPlace::Fed(self.handle_input(now, data));
+        };
+        self.last_now = now;
+        self.touch(now);
+        if let Some(key) = frame.mask {
+            apply_mask(&mut data[frame.start..frame.end], key, 0);
+        }
+        let data: &'a [u8] = data;
+        let payload = &data[frame.start..frame.end];
+        let message = match frame.text {
+            false => MessageRef::Binary(payload),
+            true => match core::str::from_utf8(payload) {
+                Ok(text) => MessageRef::Text(text),
+                Err(_) => {
+                    self.peer_fault(now, ProtocolError::InvalidUtf8);
+                    return InPlace::Fed(data.len()); // nothing after a bad frame matters
+                }
+            },
+        };
+        // Handed to the application, which may answer it before a later fault is acted on.
+        self.answering = true;
+        InPlace::Message {
+            consumed: frame.end,
+            message,
+        }
+    }
+
+    /// Sends a text message from a borrowed string: framed (and masked, for a client)
+    /// straight into the transmit buffer, without an owned [`Message`](crate::ws::Message).
+    pub fn send_text(&mut self, now: Instant, text: &str) -> Result<(), UsageError> {
+        self.last_now = now;
+        self.send_payload(Opcode::Text, text.as_bytes())
+    }
+
+    /// Sends a binary message from a borrowed slice (see [`send_text`](Connection::send_text)).
+    pub fn send_binary(&mut self, now: Instant, payload: &[u8]) -> Result<(), UsageError> {
+        self.last_now = now;
+        self.send_payload(Opcode::Binary, payload)
+    }
+}
