@@ -47,6 +47,7 @@ impl Rng {
     }
 
     /// The next 32 random bits.
+    #[inline]
     pub fn next_u32(&mut self) -> u32 {
         if self.index == 16 {
             self.refill();
@@ -69,6 +70,8 @@ impl Rng {
         }
     }
 
+    /// Computes the next block: once per 16 words, so kept out of the callers' code.
+    #[inline(never)]
     fn refill(&mut self) {
         const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
         let mut input = [0u32; 16];

@@ -46,9 +46,10 @@ fn put(out: &mut BytesMut, mut header: FrameHeader, payload: &[u8], mask: Option
     if payload.len() <= SMALL {
         // A small frame is built whole on the stack and appended with one copy.
         let mut frame = [0u8; MAX_HEADER_LEN + SMALL];
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let start = header.write_to(&mut head);
-        frame[..start].copy_from_slice(&head[..start]);
+        let (head, _) = frame
+            .split_first_chunk_mut::<MAX_HEADER_LEN>()
+            .expect("room for a header");
+        let start = header.write_to(head);
         let end = start + payload.len();
         frame[start..end].copy_from_slice(payload);
         if let Some(key) = mask {
