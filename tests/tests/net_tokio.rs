@@ -425,3 +425,66 @@ async fn options_are_applied() {
     })
     .await;
 }
+
+/// Writes of every size, with the reader stalling at first so that the socket fills and
+/// later writes queue in the channel's ring, then going fast so that writes find the ring
+/// empty and go straight to the socket: the peer gets every byte in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_through_keeps_order_with_ring_writes() {
+    bounded("write-through order", async {
+        let server = a_socket(Tokio).tcp().bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr();
+        let data = pattern(6 << 20, 12);
+        let expected = data.clone();
+        let sink = tokio::spawn(async move {
+            let socket = server.accept().await.unwrap();
+            let mut input = socket.open_read_channel().unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await; // let the socket fill
+            let mut got = Vec::new();
+            input.read_to_end(&mut got, 8 << 20).await.unwrap();
+            got
+        });
+        let socket = a_socket(Tokio).tcp().connect(addr).await.unwrap();
+        let mut output = socket.open_write_channel(true).unwrap();
+        let mut rest = &data[..];
+        let mut size = 1;
+        while !rest.is_empty() {
+            let n = size.min(rest.len());
+            output.write_all(&rest[..n]).await.unwrap();
+            rest = &rest[n..];
+            size = size * 7 % 300_007 + 1;
+        }
+        output.flush_and_close().await.unwrap();
+        assert!(sink.await.unwrap() == expected);
+    })
+    .await;
+}
+
+/// A write that went straight to the socket, then a half-close: the peer reads the bytes,
+/// then the end, and can still answer on the other direction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_close_after_write_through() {
+    bounded("half-close", async {
+        let server = a_socket(Tokio).tcp().bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr();
+        let peer = tokio::spawn(async move {
+            let socket = server.accept().await.unwrap();
+            let (mut input, mut output) = socket.connection().unwrap();
+            let mut got = Vec::new();
+            input.read_to_end(&mut got, 1024).await.unwrap();
+            output.write_all(&got).await.unwrap();
+            output.flush_and_close().await.unwrap();
+        });
+        let socket = a_socket(Tokio).tcp().connect(addr).await.unwrap();
+        let mut input = socket.open_read_channel().unwrap();
+        let mut output = socket.open_write_channel(true).unwrap();
+        output.write_all(b"through").await.unwrap();
+        output.close().unwrap();
+        let mut echoed = Vec::new();
+        input.read_to_end(&mut echoed, 1024).await.unwrap();
+        assert_eq!(echoed, b"through");
+        assert_eq!(output.total_written(), 7);
+        peer.await.unwrap();
+    })
+    .await;
+}

@@ -40,6 +40,7 @@ mod reader;
 mod spsc;
 #[cfg(feature = "tokio")]
 mod tokio_io;
+pub(crate) mod write_through;
 mod writer;
 
 pub use blocking::{BlockingReader, BlockingWriter};

@@ -180,7 +180,8 @@ fn start<S: Stream>(
     stream.set_timeouts(timeout.map(os_timeout))?;
     let stream = Arc::new(stream);
     let handle = stream.duplicate()?;
-    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
+    // No write-through: the descriptor blocks, and a write must never wait on the socket.
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity, None);
     let io = |stream| StdIo { stream, timeout };
     let read = pump::read_pump(io(Arc::clone(&stream)), ends.inbound, no_deadline());
     let write = pump::write_pump(io(Arc::clone(&stream)), ends.outbound, no_deadline());

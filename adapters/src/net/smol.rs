@@ -21,6 +21,7 @@ use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
 use super::socket::{Socket, SocketAddress};
 use super::sys;
+use super::through::NonBlockingSocket;
 use crate::driver::SmolTimer;
 
 impl TcpSocketBuilder<Smol> {
@@ -149,7 +150,9 @@ fn start<S>(
 where
     S: AsyncRead + AsyncWrite + Clone + Unpin + Send + 'static,
 {
-    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
+    // The descriptor is non-blocking (async-io made it so): writes can go straight to it.
+    let through = handle.try_clone().ok().map(NonBlockingSocket::boxed);
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity, through);
     let timeout = options.socket_timeout;
     let read = pump::read_pump(
         SmolIo(stream.clone()),

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::chan::write_through::WriteThrough;
 use crate::chan::{ByteReader, ByteWriter, PipeConfig, byte_channel};
 
 /// Where a socket is: an internet address or, for Unix domain sockets, a path
@@ -114,11 +115,15 @@ impl Socket {
         remote: SocketAddress,
         handle: socket2::Socket,
         capacity: usize,
+        write_through: Option<Box<dyn WriteThrough>>,
     ) -> (Socket, PumpEnds) {
         // The read pump publishes every socket read at once: a reader never waits for more.
         let (inbound, app_reader) =
             byte_channel(PipeConfig::with_capacity(capacity).auto_flush(true));
-        let (app_writer, outbound) = byte_channel(PipeConfig::with_capacity(capacity));
+        let (mut app_writer, outbound) = byte_channel(PipeConfig::with_capacity(capacity));
+        if let Some(through) = write_through {
+            app_writer.set_write_through(through);
+        }
         let socket = Socket {
             local,
             remote,

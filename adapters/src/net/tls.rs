@@ -88,6 +88,7 @@ pub(crate) fn layer(
         socket.remote_address().clone(),
         socket.duplicate_handle()?,
         capacity,
+        None, // plaintext goes to the TLS machine, not to the socket
     );
     Ok(Layered {
         socket: tls_socket,

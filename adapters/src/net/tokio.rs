@@ -27,6 +27,7 @@ use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
 use super::socket::{Socket, SocketAddress};
 use super::sys;
+use super::through::NonBlockingSocket;
 use crate::driver::TokioTimer;
 
 impl TcpSocketBuilder<Tokio> {
@@ -166,7 +167,9 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
+    // The descriptor is non-blocking (tokio made it so): writes can go straight to it.
+    let through = handle.try_clone().ok().map(NonBlockingSocket::boxed);
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity, through);
     let timeout = options.socket_timeout;
     let timer = || TokioTimer(None);
     let read = pump::read_pump(TokioIo(read), ends.inbound, Deadline::new(timeout, timer));
