@@ -313,7 +313,7 @@ fn decode_contenders(wire: &[u8]) -> [Pass<'static>; 5] {
                         consumed,
                         message: MessageRef::Text(text),
                     } => {
-                        assert_eq!(black_box(text), TEXT);
+                        assert_eq!(black_box(text), TEXT); // compares bytes, as for Text
                         pos += consumed;
                     }
                     other => panic!("expected the text message in place, got {other:?}"),

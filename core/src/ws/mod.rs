@@ -71,7 +71,7 @@ pub use frame::{FrameHeader, MAX_CONTROL_PAYLOAD_LEN, MAX_HEADER_LEN};
 pub use mask::apply_mask;
 pub use opcode::Opcode;
 pub use rules::{DEFAULT_MAX_PAYLOAD_LEN, FrameRules, Role, RsvBits};
-pub use text::Text;
+pub use text::{Text, TextRef};
 pub use utf8::{Utf8Error, Utf8Validator};
 
 #[cfg(test)]

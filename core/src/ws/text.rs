@@ -129,3 +129,60 @@ impl PartialEq<String> for Text {
         self.as_bytes() == other.as_bytes()
     }
 }
+
+/// A text message's payload borrowed from the caller's buffer (see
+/// [`Connection::read_in_place`](super::Connection::read_in_place)): bytes known to be
+/// UTF-8. Like [`Text`], it derefs to `str` by checking the bytes again, since this crate
+/// has no unsafe code; [`as_bytes`](TextRef::as_bytes) and comparisons need no check.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TextRef<'a>(&'a [u8]);
+
+impl<'a> TextRef<'a> {
+    /// Wraps bytes already checked to be UTF-8.
+    pub(crate) fn from_checked(bytes: &'a [u8]) -> TextRef<'a> {
+        debug_assert!(core::str::from_utf8(bytes).is_ok());
+        TextRef(bytes)
+    }
+
+    /// The text (checked again: keep the `&str` rather than calling this in a loop).
+    pub fn as_str(&self) -> &'a str {
+        core::str::from_utf8(self.0).unwrap_or_default()
+    }
+
+    /// The UTF-8 bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+impl Deref for TextRef<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for TextRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for TextRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for TextRef<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for TextRef<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}

@@ -7,14 +7,15 @@ use crate::Machine;
 use crate::time::Instant;
 use crate::ws::error::ProtocolError;
 use crate::ws::event::UsageError;
-use crate::ws::mask::apply_mask;
+use crate::ws::mask::{apply_mask, unmask_is_ascii};
 use crate::ws::opcode::Opcode;
+use crate::ws::text::TextRef;
 
 /// A whole message borrowed from the caller's buffer (see [`Connection::read_in_place`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageRef<'a> {
     /// A text message, checked to be UTF-8.
-    Text(&'a str),
+    Text(TextRef<'a>),
     /// A binary message.
     Binary(&'a [u8]),
 }
@@ -63,20 +64,26 @@ impl Connection {
         };
         self.last_now = now;
         self.touch(now);
-        if let Some(key) = frame.mask {
-            apply_mask(&mut data[frame.start..frame.end], key, 0);
-        }
+        let payload = &mut data[frame.start..frame.end];
+        let ascii = match frame.mask {
+            Some(key) if frame.text => unmask_is_ascii(payload, key),
+            Some(key) => {
+                apply_mask(payload, key, 0);
+                false
+            }
+            None => frame.text && payload.is_ascii(),
+        };
         let data: &'a [u8] = data;
         let payload = &data[frame.start..frame.end];
         let message = match frame.text {
             false => MessageRef::Binary(payload),
-            true => match core::str::from_utf8(payload) {
-                Ok(text) => MessageRef::Text(text),
-                Err(_) => {
-                    self.peer_fault(now, ProtocolError::InvalidUtf8);
-                    return InPlace::Fed(data.len()); // nothing after a bad frame matters
-                }
-            },
+            true if ascii || core::str::from_utf8(payload).is_ok() => {
+                MessageRef::Text(TextRef::from_checked(payload))
+            }
+            true => {
+                self.peer_fault(now, ProtocolError::InvalidUtf8);
+                return InPlace::Fed(data.len()); // nothing after a bad frame matters
+            }
         };
         // Handed to the application, which may answer it before a later fault is acted on.
         self.answering = true;
