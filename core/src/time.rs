@@ -6,50 +6,57 @@
 //! virtual time: an `Instant` is just a count of nanoseconds since an arbitrary origin.
 
 use core::fmt;
+use core::num::NonZeroU64;
 use core::ops::{Add, AddAssign, Sub};
 use core::time::Duration;
 
 /// A point on a monotonic timeline, in nanoseconds since an origin chosen by the adapter.
 ///
 /// Arithmetic saturates instead of panicking: a deadline past the end of time is simply
-/// never reached.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// never reached. An `Option<Instant>` (a deadline that may be unset) takes no more room
+/// than an `Instant`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant {
-    nanos: u64,
+    /// Nanoseconds since the origin, plus one: the zero left free lets `Option` use it.
+    nanos_plus_one: NonZeroU64,
 }
 
 impl Instant {
     /// The origin of the timeline.
-    pub const ZERO: Instant = Instant { nanos: 0 };
+    pub const ZERO: Instant = Instant::from_nanos(0);
     /// The latest representable instant (about 584 years after the origin).
-    pub const MAX: Instant = Instant { nanos: u64::MAX };
+    pub const MAX: Instant = Instant::from_nanos(u64::MAX - 1);
 
-    /// The instant `nanos` nanoseconds after the origin.
+    /// The instant `nanos` nanoseconds after the origin (at most [`Instant::MAX`]).
     pub const fn from_nanos(nanos: u64) -> Self {
-        Instant { nanos }
+        match NonZeroU64::new(nanos.saturating_add(1)) {
+            Some(nanos_plus_one) => Instant { nanos_plus_one },
+            None => unreachable!(), // a saturating add of one is never zero
+        }
     }
 
     /// The instant `elapsed` after the origin, saturating at [`Instant::MAX`].
     pub fn from_elapsed(elapsed: Duration) -> Self {
-        Instant {
-            nanos: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
-        }
+        Instant::from_nanos(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
     }
 
     /// Nanoseconds since the origin.
     pub const fn as_nanos(self) -> u64 {
-        self.nanos
+        self.nanos_plus_one.get() - 1
     }
 
     /// Time since the origin.
     pub const fn elapsed_since_origin(self) -> Duration {
-        Duration::from_nanos(self.nanos)
+        Duration::from_nanos(self.as_nanos())
     }
 
     /// `self + duration`, or `None` past [`Instant::MAX`].
     pub fn checked_add(self, duration: Duration) -> Option<Instant> {
         let add = u64::try_from(duration.as_nanos()).ok()?;
-        self.nanos.checked_add(add).map(Instant::from_nanos)
+        self.as_nanos()
+            .checked_add(add)
+            .filter(|&nanos| nanos <= Instant::MAX.as_nanos())
+            .map(Instant::from_nanos)
     }
 
     /// `self + duration`, saturating at [`Instant::MAX`].
@@ -59,14 +66,20 @@ impl Instant {
 
     /// Time from `earlier` to `self`, or zero if `earlier` is later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_nanos(self.nanos.saturating_sub(earlier.nanos))
+        Duration::from_nanos(self.as_nanos().saturating_sub(earlier.as_nanos()))
     }
 
     /// Time from `earlier` to `self`, or `None` if `earlier` is later.
     pub fn checked_duration_since(self, earlier: Instant) -> Option<Duration> {
-        self.nanos
-            .checked_sub(earlier.nanos)
+        self.as_nanos()
+            .checked_sub(earlier.as_nanos())
             .map(Duration::from_nanos)
+    }
+}
+
+impl Default for Instant {
+    fn default() -> Self {
+        Instant::ZERO
     }
 }
 
@@ -123,6 +136,15 @@ mod tests {
             Instant::from_nanos(3_000_000)
         );
         assert_eq!(Instant::from_elapsed(Duration::MAX), Instant::MAX);
+        assert_eq!(Instant::from_nanos(u64::MAX), Instant::MAX);
+        assert_eq!(Instant::MAX.checked_add(Duration::from_nanos(1)), None);
+        assert_eq!(Instant::default(), Instant::ZERO);
+        assert!(Instant::ZERO < Instant::from_nanos(1) && Instant::from_nanos(1) < Instant::MAX);
+    }
+
+    #[test]
+    fn an_unset_deadline_costs_nothing() {
+        assert_eq!(size_of::<Option<Instant>>(), size_of::<u64>());
     }
 
     #[test]
