@@ -55,19 +55,35 @@ enum HandshakeTimer {
     Off,
 }
 
-/// Where the connection is.
+/// Where the connection is. What only the handshake needs is boxed in its phase, so an
+/// open connection does not carry it.
 #[derive(Debug)]
 enum Phase {
     /// Client: the request is sent; reading the response head.
-    ClientHandshake(ClientHandshake),
+    ClientHandshake(Box<ClientOpening>),
     /// Server: reading the request head.
-    ServerHandshake,
+    ServerHandshake(Box<HeadBuffer>),
     /// Server: the application decides on this request.
-    AwaitingDecision(UpgradeRequest),
+    AwaitingDecision(Box<Decision>),
     /// Frames flow.
     Open,
     /// Over; `Event::Closed` has been queued.
     Closed,
+}
+
+/// A client's handshake: the request it sent, and the response head as it arrives.
+#[derive(Debug)]
+struct ClientOpening {
+    handshake: ClientHandshake,
+    head: HeadBuffer,
+}
+
+/// A server's upgrade request awaiting the application's answer.
+#[derive(Debug)]
+struct Decision {
+    request: UpgradeRequest,
+    /// Bytes after the request head, held until the application accepts.
+    early: Vec<u8>,
 }
 
 /// A WebSocket connection (RFC 6455) as a [`Machine`]: feed it the transport's bytes,
@@ -78,9 +94,6 @@ pub struct Connection {
     config: Config,
     rng: Rng,
     phase: Phase,
-    head: HeadBuffer,
-    /// Server: bytes after the request head, held until the application accepts.
-    early: Vec<u8>,
     receiver: Receiver,
     out: BytesMut,
     events: VecDeque<Event>,
@@ -150,7 +163,8 @@ impl Connection {
         let handshake = request.build(&mut rng).map_err(UsageError::Handshake)?;
         let mut connection = Connection::new(Role::Client, config, rng);
         connection.out.extend_from_slice(handshake.request());
-        connection.phase = Phase::ClientHandshake(handshake);
+        let head = HeadBuffer::new(connection.config.max_head);
+        connection.phase = Phase::ClientHandshake(Box::new(ClientOpening { handshake, head }));
         Ok(connection)
     }
 
@@ -165,9 +179,7 @@ impl Connection {
             role,
             config,
             rng,
-            phase: Phase::ServerHandshake,
-            head: HeadBuffer::new(config.max_head),
-            early: Vec::new(),
+            phase: Phase::ServerHandshake(Box::new(HeadBuffer::new(config.max_head))),
             receiver: Receiver::new(rules, config.max_message_size, config.piece_size),
             out: BytesMut::new(),
             events: VecDeque::new(),
@@ -244,7 +256,12 @@ impl Connection {
     // ---- handshake ------------------------------------------------------------------------
 
     fn handshake_input(&mut self, now: Instant, data: &[u8]) -> usize {
-        let (head, leftover) = match self.head.feed(data) {
+        let buffer = match &mut self.phase {
+            Phase::ClientHandshake(opening) => &mut opening.head,
+            Phase::ServerHandshake(buffer) => buffer,
+            _ => unreachable!("handshake input outside the handshake"),
+        };
+        let (head, leftover) = match buffer.feed(data) {
             Feed::Partial => return data.len(),
             Feed::Complete { head, leftover } => (head, leftover),
             Feed::TooLarge { limit } => {
@@ -254,7 +271,7 @@ impl Connection {
         };
         let consumed = data.len() - leftover.len();
         match core::mem::replace(&mut self.phase, Phase::Closed) {
-            Phase::ClientHandshake(handshake) => match handshake.check_response(&head) {
+            Phase::ClientHandshake(opening) => match opening.handshake.check_response(&head) {
                 Ok(accepted) => {
                     #[cfg(feature = "deflate")]
                     if let Err(error) = self.client_deflate(accepted.extensions()) {
@@ -273,8 +290,8 @@ impl Connection {
                 Ok(request) => {
                     self.events
                         .push_back(Event::UpgradeRequest(Box::new(request.clone())));
-                    self.phase = Phase::AwaitingDecision(request);
-                    self.early.extend_from_slice(leftover);
+                    let early = leftover.to_vec();
+                    self.phase = Phase::AwaitingDecision(Box::new(Decision { request, early }));
                     data.len()
                 }
                 Err(error) => {
@@ -569,15 +586,18 @@ impl Machine for Connection {
         if self.deferred_fault.is_some() {
             return data.len();
         }
+        if let Phase::AwaitingDecision(decision) = &mut self.phase {
+            // Hold what the client sends before the answer, up to one head's worth.
+            let room = self.config.max_head.saturating_sub(decision.early.len());
+            let n = room.min(data.len());
+            decision.early.extend_from_slice(&data[..n]);
+            return n;
+        }
         match self.phase {
-            Phase::ClientHandshake(_) | Phase::ServerHandshake => self.handshake_input(now, data),
-            Phase::AwaitingDecision(_) => {
-                // Hold what the client sends before the answer, up to one head's worth.
-                let room = self.config.max_head.saturating_sub(self.early.len());
-                let n = room.min(data.len());
-                self.early.extend_from_slice(&data[..n]);
-                n
+            Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => {
+                self.handshake_input(now, data)
             }
+            Phase::AwaitingDecision(_) => unreachable!("handled above"),
             Phase::Open if !self.wants_read() => 0,
             Phase::Open => self.frame_input(now, data),
             Phase::Closed => data.len(),
@@ -655,9 +675,10 @@ impl Machine for Connection {
         self.last_now = now;
         match command {
             Command::Accept(accept) => {
-                let Phase::AwaitingDecision(request) = &self.phase else {
+                let Phase::AwaitingDecision(decision) = &self.phase else {
                     return Err(UsageError::NoPendingUpgrade);
                 };
+                let request = &decision.request;
                 #[cfg(feature = "deflate")]
                 let (accept, negotiated) = match &self.config.deflate {
                     Some(deflate) => {
@@ -676,8 +697,11 @@ impl Machine for Connection {
                     self.enable_deflate(negotiated);
                 }
                 self.out.extend_from_slice(&response.to_vec());
+                let early = match &mut self.phase {
+                    Phase::AwaitingDecision(decision) => core::mem::take(&mut decision.early),
+                    _ => Vec::new(),
+                };
                 self.open(now, accept.chosen_subprotocol().map(String::from));
-                let early = core::mem::take(&mut self.early);
                 let taken = self.frame_input(now, &early);
                 debug_assert_eq!(taken, early.len());
                 Ok(())
