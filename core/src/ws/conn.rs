@@ -92,7 +92,8 @@ struct Decision {
 pub struct Connection {
     role: Role,
     config: Config,
-    rng: Rng,
+    /// A client's masking keys (RFC 6455 §5.3); a server never masks and keeps none.
+    masks: Option<Box<Rng>>,
     phase: Phase,
     receiver: Receiver,
     out: BytesMut,
@@ -161,24 +162,25 @@ impl Connection {
             None => request,
         };
         let handshake = request.build(&mut rng).map_err(UsageError::Handshake)?;
-        let mut connection = Connection::new(Role::Client, config, rng);
+        let mut connection = Connection::new(Role::Client, config, Some(Box::new(rng)));
         connection.out.extend_from_slice(handshake.request());
         let head = HeadBuffer::new(connection.config.max_head);
         connection.phase = Phase::ClientHandshake(Box::new(ClientOpening { handshake, head }));
         Ok(connection)
     }
 
-    /// A server connection, waiting for the client's upgrade request.
-    pub fn server(config: Config, rng: Rng) -> Self {
-        Connection::new(Role::Server, config, rng)
+    /// A server connection, waiting for the client's upgrade request. `_rng` is not kept:
+    /// a server never masks (taking one keeps both roles' constructors alike).
+    pub fn server(config: Config, _rng: Rng) -> Self {
+        Connection::new(Role::Server, config, None)
     }
 
-    fn new(role: Role, config: Config, rng: Rng) -> Self {
+    fn new(role: Role, config: Config, masks: Option<Box<Rng>>) -> Self {
         let rules = FrameRules::new(role).with_max_payload_len(config.max_frame_size as u64);
         Connection {
             role,
             config,
-            rng,
+            masks,
             phase: Phase::ServerHandshake(Box::new(HeadBuffer::new(config.max_head))),
             receiver: Receiver::new(rules, config.max_message_size, config.piece_size),
             out: BytesMut::new(),
@@ -456,8 +458,13 @@ impl Connection {
         self.events.push_back(event);
     }
 
+    /// The next masking key, for a client.
+    fn next_mask(&mut self) -> Option<[u8; 4]> {
+        self.masks.as_mut().map(|rng| rng.next_u32().to_ne_bytes())
+    }
+
     fn frame(&mut self, opcode: Opcode, payload: &[u8]) {
-        let mask = (self.role == Role::Client).then(|| self.rng.next_u32().to_ne_bytes());
+        let mask = self.next_mask();
         write_frame(&mut self.out, opcode, true, payload, mask);
     }
 
@@ -526,7 +533,7 @@ impl Connection {
         let mut compressed = core::mem::take(&mut self.compressed);
         compressed.clear();
         deflater.compress(payload, &mut compressed);
-        let mask = (self.role == Role::Client).then(|| self.rng.next_u32().to_ne_bytes());
+        let mask = self.next_mask();
         super::send::write_compressed_frame(&mut self.out, opcode, &compressed, mask);
         self.compressed = compressed;
         true
