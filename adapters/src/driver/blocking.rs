@@ -84,7 +84,7 @@ fn run_threads<M: Machine + Send>(conn: &Connection<M>, stream: &TcpStream) -> i
             })?;
         let writer_thread = writer.thread().clone();
         let waker = Waker::from(Arc::new(Unpark([reader.clone(), writer_thread.clone()])));
-        conn.lock().register_driver(&waker);
+        conn.register_driver(&waker);
         writer_thread.unpark();
         {
             let _stop = StopOnExit::new(conn, stream, writer_thread.clone());
@@ -109,6 +109,7 @@ fn read_loop<M: Machine>(
     let mut buf = vec![0u8; READ_CHUNK];
     let mut read_timeout = None;
     loop {
+        conn.begin_round();
         let (wants_read, wait) = {
             let mut state = conn.lock();
             if state.is_stopped() {
@@ -116,7 +117,11 @@ fn read_loop<M: Machine>(
             }
             let now = clock.now();
             let fired = fire_due_timer(&mut state.machine, now);
-            if fired | input.retry_unaccepted(&mut state.machine, now) {
+            let retried = input.retry_unaccepted(&mut state.machine, now);
+            // A relay's reader may have freed room: moving events out lets input resume.
+            state.relay_take_commands(now);
+            let transmit = state.relay_publish();
+            if fired | retried | transmit {
                 state.wake_events();
                 writer.unpark();
             }
@@ -143,6 +148,8 @@ fn read_loop<M: Machine>(
             Err(error) if is_retry(&error) => continue,
             Err(error) => return Err(error),
         }
+        state.relay_take_commands(now);
+        state.relay_publish();
         state.wake_events();
         drop(state);
         writer.unpark();
@@ -166,6 +173,7 @@ fn write_loop<M: Machine>(
     let clock = conn.clock();
     let mut output = Outbound::default();
     loop {
+        conn.begin_round();
         let step = {
             let mut state = conn.lock();
             if state.is_stopped() {
@@ -176,8 +184,13 @@ fn write_loop<M: Machine>(
             if fired {
                 reader.unpark(); // the machine may want input again
             }
+            // Commands queued through a relay go in before the transmits are taken.
+            state.relay_take_commands(now);
             let was_sending = !output.pending().is_empty();
-            let sending = output.next_outgoing(&mut state.machine).is_some();
+            let mut sending = output.next_outgoing(&mut state.machine).is_some();
+            if state.relay_publish() {
+                sending = output.next_outgoing(&mut state.machine).is_some();
+            }
             if fired || (sending && !was_sending) {
                 state.wake_events();
             }

@@ -10,6 +10,8 @@ use std::time::Duration;
 use wirestate_core::{Instant, Machine};
 
 use super::clock::Clock;
+use super::relay::Relay;
+use super::waker::DriverWaker;
 use crate::park;
 
 /// A handle on a machine that a driver runs: the application and the driver each hold one.
@@ -39,6 +41,13 @@ use crate::park;
 /// has work of its own (bytes to write, input it accepts, timers), and stops (with `Ok`) as
 /// soon as the machine would wait for the application, which can no longer act.
 ///
+/// # A relay instead of the lock
+///
+/// A connection may carry a relay (the WebSocket halves install one): commands and events
+/// then also flow through its lock-free queues, which the driver fills and drains in each
+/// round. The driver's waker has its own slot outside the lock, so waking the driver never
+/// takes the machine's mutex.
+///
 /// # The locking rule
 ///
 /// The machine sits behind a mutex. Never hold it across an `.await` or a blocking I/O
@@ -52,6 +61,9 @@ pub struct Connection<M> {
 
 struct Shared<M> {
     clock: Clock,
+    /// Woken when the application acted: a command, `with`, a consumed event, or something
+    /// queued through the relay. Outside the lock, so that waking takes no lock.
+    driver_waker: DriverWaker,
     state: Mutex<State<M>>,
 }
 
@@ -59,8 +71,8 @@ struct Shared<M> {
 pub(crate) struct State<M> {
     /// The machine itself.
     pub(crate) machine: M,
-    /// Woken when the application acted: a command, `with`, or a consumed event.
-    driver_waker: Option<Waker>,
+    /// Moves commands in and events out in bulk, if installed (see [`Relay`]).
+    relay: Option<Box<dyn Relay<M>>>,
     /// Woken (once per registration) when the machine may have new events.
     event_waker: Option<Waker>,
     /// Woken (once per registration) when the driver made progress or the application
@@ -75,11 +87,22 @@ pub(crate) struct State<M> {
 }
 
 impl<M> State<M> {
-    /// Remembers the driver's waker (cheaply, if it is the same as last time).
-    pub(crate) fn register_driver(&mut self, waker: &Waker) {
-        match &mut self.driver_waker {
-            Some(current) if current.will_wake(waker) => {}
-            slot => *slot = Some(waker.clone()),
+    /// Lets the relay, if any, apply what the application queued: call before the machine
+    /// is asked for transmits or used directly. Returns whether it applied anything.
+    pub(crate) fn relay_take_commands(&mut self, now: Instant) -> bool {
+        match &mut self.relay {
+            Some(relay) => relay.take_commands(&mut self.machine, now),
+            None => false,
+        }
+    }
+
+    /// Lets the relay, if any, move events out and publish the machine's state: call after
+    /// [`relay_take_commands`](State::relay_take_commands), once the machine changed.
+    /// Returns whether the machine has new bytes to transmit.
+    pub(crate) fn relay_publish(&mut self) -> bool {
+        match &mut self.relay {
+            Some(relay) => relay.publish(&mut self.machine),
+            None => false,
         }
     }
 
@@ -123,13 +146,11 @@ impl<M> State<M> {
     pub(crate) fn stop(&mut self, result: Result<(), &io::Error>) {
         if self.outcome.is_none() {
             self.outcome = Some(result.map_err(DriverError::new));
+            if let Some(relay) = &mut self.relay {
+                relay.stopped();
+            }
         }
-        self.driver_waker = None;
         self.wake_events();
-    }
-
-    fn driver_waker(&self) -> Option<Waker> {
-        self.driver_waker.clone()
     }
 }
 
@@ -188,16 +209,14 @@ impl<M> Drop for Connection<M> {
         if !self.counted {
             return;
         }
-        let waker = {
+        let last = {
             let mut state = self.lock();
             state.app_handles -= 1;
-            (state.app_handles == 0)
-                .then(|| state.driver_waker())
-                .flatten()
+            state.app_handles == 0
         };
         // The last application handle is gone: let the driver see whether it may stop.
-        if let Some(waker) = waker {
-            waker.wake();
+        if last {
+            self.wake_driver();
         }
     }
 }
@@ -215,6 +234,8 @@ impl<M> Connection<M> {
     /// Locks the shared state. A panic in another holder does not stop the others: the lock
     /// is taken over as it was left.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<M>> {
+        #[cfg(test)]
+        lock_count::add_one();
         self.shared
             .state
             .lock()
@@ -247,6 +268,22 @@ impl<M> Connection<M> {
         self.shared.clock.now()
     }
 
+    /// Wakes the driver without taking the lock: the application queued something through
+    /// the relay or freed room in it. Wakes coalesce until the driver's next round.
+    pub(crate) fn wake_driver(&self) {
+        self.shared.driver_waker.wake();
+    }
+
+    /// The driver registers the waker that application actions wake.
+    pub(crate) fn register_driver(&self, waker: &Waker) {
+        self.shared.driver_waker.register(waker);
+    }
+
+    /// The driver is about to look at the shared state (see [`DriverWaker::begin_round`]).
+    pub(crate) fn begin_round(&self) {
+        self.shared.driver_waker.begin_round();
+    }
+
     /// The driver's own handle: it does not keep the application present.
     pub(crate) fn into_driver_handle(mut self) -> Connection<M> {
         if self.counted {
@@ -270,9 +307,10 @@ impl<M: Machine> Connection<M> {
         Connection {
             shared: Arc::new(Shared {
                 clock,
+                driver_waker: DriverWaker::default(),
                 state: Mutex::new(State {
                     machine,
-                    driver_waker: None,
+                    relay: None,
                     event_waker: None,
                     watch_wakers: Vec::new(),
                     attached: false,
@@ -291,20 +329,24 @@ impl<M: Machine> Connection<M> {
 
     /// Runs `f` on the machine (under the lock: keep it short and non-blocking), then wakes
     /// the driver, since `f` may have queued bytes, freed room or armed a timer.
+    ///
+    /// With a relay installed, what the application queued through it is applied first
+    /// (so `f` comes after it), and the relay publishes the machine's state after `f`.
     pub fn with<R>(&self, f: impl FnOnce(&mut M) -> R) -> R {
-        let (result, waker, watcher) = {
+        let (result, watcher) = {
             let mut state = self.lock();
+            let relayed = state.relay.is_some();
+            if relayed {
+                state.relay_take_commands(self.shared.clock.now());
+            }
             let result = f(&mut state.machine);
+            if relayed {
+                state.relay_publish();
+            }
             // A watcher waits on the machine's state, which `f` may have changed.
-            (
-                result,
-                state.driver_waker(),
-                std::mem::take(&mut state.watch_wakers),
-            )
+            (result, std::mem::take(&mut state.watch_wakers))
         };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.wake_driver();
         for watcher in watcher {
             watcher.wake();
         }
@@ -318,7 +360,7 @@ impl<M: Machine> Connection<M> {
         let waker = {
             let mut state = self.lock();
             match state.machine.poll_event() {
-                Some(event) => Ok((event, state.driver_waker())),
+                Some(event) => Ok(event),
                 None if state.is_stopped() => return Poll::Ready(None),
                 None => {
                     match &mut state.event_waker {
@@ -330,10 +372,8 @@ impl<M: Machine> Connection<M> {
             }
         };
         match waker {
-            Ok((event, driver)) => {
-                if let Some(driver) = driver {
-                    driver.wake();
-                }
+            Ok(event) => {
+                self.wake_driver();
                 Poll::Ready(Some(event))
             }
             Err(()) => Poll::Pending,
@@ -359,6 +399,24 @@ impl<M: Machine> Connection<M> {
         Poll::Pending
     }
 
+    /// Installs `relay` (see [`Relay`]) and lets it publish at once: the machine may already
+    /// hold events for it, and its driver may be idle.
+    pub(crate) fn set_relay(&self, relay: Box<dyn Relay<M>>) {
+        {
+            let mut state = self.lock();
+            state.relay = Some(relay);
+            state.relay_take_commands(self.shared.clock.now());
+            state.relay_publish();
+        }
+        self.wake_driver();
+    }
+
+    /// Lets the relay move what the machine holds now, under the lock: how the application
+    /// takes the last events once the driver has stopped and no longer does it.
+    pub(crate) fn sync_relay(&self) {
+        self.with(|_| ());
+    }
+
     /// Waits for the next event; `None` once the driver has stopped and no events are left.
     pub async fn next_event(&self) -> Option<M::Event> {
         poll_fn(|cx| self.poll_event(cx)).await
@@ -378,6 +436,26 @@ impl<M: Machine> Connection<M> {
             }
             None => Ok(self.wait_event()), // past the end of the clock: no limit
         }
+    }
+}
+
+/// How often the calling thread took a connection's lock: tests prove with it that the
+/// WebSocket halves' steady state takes none.
+#[cfg(test)]
+pub(crate) mod lock_count {
+    use std::cell::Cell;
+
+    thread_local! {
+        static TAKEN: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn add_one() {
+        TAKEN.with(|taken| taken.set(taken.get() + 1));
+    }
+
+    /// Locks taken on this thread so far.
+    pub(crate) fn on_this_thread() -> u64 {
+        TAKEN.with(Cell::get)
     }
 }
 
@@ -407,10 +485,11 @@ mod tests {
     fn commands_wake_the_driver_and_stop_ends_events() {
         let conn = Connection::new(Duplex::default());
         let (driver, driver_waker) = counter();
-        conn.lock().register_driver(&driver_waker);
+        conn.register_driver(&driver_waker);
         let written = conn.command(DuplexCommand::Write(bytes::Bytes::from_static(b"hi")));
         assert_eq!(written.unwrap(), 2);
         assert_eq!(count(&driver), 1);
+        conn.begin_round(); // wakes coalesce until the driver looks again
         conn.with(|m| m.outbound_mut().flush().unwrap());
         assert_eq!(count(&driver), 2);
 

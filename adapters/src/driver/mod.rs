@@ -10,6 +10,9 @@
 //!
 //! The application and the driver share the machine through a [`Connection`]: commands and
 //! direct access ([`Connection::with`]) wake the driver; the driver wakes the event waiter.
+//! A connection may also carry a relay, an optional hook through which the driver moves
+//! commands in and events out in bulk each round, so that an application's halves (the
+//! WebSocket's) exchange them over lock-free queues instead of the machine's lock.
 //!
 //! ```text
 //!   application ──command / with──▶ Connection (Arc<Mutex<machine>>) ◀──── driver ◀──▶ transport
@@ -61,6 +64,8 @@ mod clock;
 mod handle;
 mod poll;
 mod pump;
+mod relay;
+mod waker;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -76,3 +81,6 @@ pub(crate) use tokio::TokioTimer;
 pub use clock::Clock;
 pub use handle::{Connection, TimedOut};
 pub use poll::{Driver, Timer, Transport};
+#[cfg(test)]
+pub(crate) use handle::lock_count as handle_lock_count;
+pub(crate) use relay::Relay;

@@ -63,6 +63,8 @@ pub struct Driver<M, T, Tm> {
     input: Inbound,
     output: Outbound,
     read_buf: Box<[u8]>,
+    /// The waker last registered with the connection, to skip registering it again.
+    registered: Option<std::task::Waker>,
     /// This driver claimed the connection (see `State::attach`).
     attached: bool,
     /// The future has resolved (or was refused): dropping it records nothing.
@@ -87,6 +89,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             input: Inbound::default(),
             output: Outbound::default(),
             read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            registered: None,
             attached: false,
             done: false,
         }
@@ -97,10 +100,20 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         let clock = self.conn.clock();
         let mut progress = false;
 
-        // Under the lock: time, retried input, the next transmit, and what to do next.
+        if !self
+            .registered
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            self.conn.register_driver(cx.waker());
+            self.registered = Some(cx.waker().clone());
+        }
+        self.conn.begin_round();
+
+        // Under the lock: time, retried input, the relay, the next transmit, and what to do
+        // next.
         let (deadline, wants_read, shutdown, finished, abandoned) = {
             let mut state = self.conn.lock();
-            state.register_driver(cx.waker());
             let now = clock.now();
             let machine = &mut state.machine;
             // Whether the machine may have new events for the application.
@@ -113,9 +126,19 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                 touched = true;
                 progress = true;
             }
+            // Commands queued through a relay go in before the transmits are taken.
+            touched |= state.relay_take_commands(now);
+            let machine = &mut state.machine;
             let was_sending = !self.output.pending().is_empty();
-            let sending = self.output.next_outgoing(machine).is_some();
+            let mut sending = self.output.next_outgoing(machine).is_some();
+            // A relay moves events out (freeing the machine's room for input) and may make
+            // the machine transmit (a fault it held back): take that too, and go round again.
+            if state.relay_publish() {
+                progress = true;
+                sending = self.output.next_outgoing(&mut state.machine).is_some();
+            }
             touched |= sending && !was_sending;
+            let machine = &mut state.machine;
             let deadline = machine.poll_timeout();
             if deadline.is_some_and(|d| d <= now) {
                 progress = true; // still due: go round again (bounded per poll)
@@ -169,6 +192,8 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                         .input
                         .feed(&mut state.machine, now, &self.read_buf[..n]),
                 }
+                state.relay_take_commands(now);
+                state.relay_publish();
                 state.wake_events();
             }
         }

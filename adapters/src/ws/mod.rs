@@ -48,10 +48,15 @@
 pub mod blocking;
 mod error;
 mod handshake;
+mod inbox;
 mod options;
+mod outbox;
+mod relay;
 #[cfg(feature = "smol")]
 pub mod smol;
 mod socket;
+#[cfg(all(test, feature = "smol"))]
+mod tests;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

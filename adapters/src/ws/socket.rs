@@ -7,8 +7,11 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use wirestate_core::ws::{self, CloseCode, CloseReason, Command, Event, Message};
+use wirestate_core::ws::{CloseCode, CloseReason, Command, Event, Message};
 
+use super::inbox::Inbox;
+use super::outbox::Outbox;
+use super::relay::relay;
 use super::{Error, WsConnection};
 
 /// The shared connection. Dropping the last half without closing starts the closing
@@ -41,9 +44,21 @@ impl Drop for Shared {
 ///   configured close timeout.
 /// - [`split`](WebSocket::split) gives a [`ReadHalf`] and a [`WriteHalf`] for two tasks.
 ///
-/// The halves share the connection through the driver's handle: each operation holds its
-/// short lock only to hand over a message, never across an `.await`, so neither half ever
-/// waits for the other.
+/// # No lock on the data path
+///
+/// The halves do not share the machine's lock with each other or with the driver for
+/// messages: the write half queues messages in a lock-free queue that the driver drains
+/// into the machine each round, and the driver moves received messages into another one
+/// that the read half takes from. Receiving a message that has arrived, and sending below
+/// the high-water mark, take no lock; a half that must wait parks its waker in a lock-free
+/// slot, and wakes of the driver take a small mutex that holds only its waker, once per
+/// driver round. Closing, pings, [`connection`](WebSocket::connection), TLS errors and the
+/// end of the connection go through the connection's lock, as they are rare.
+///
+/// A message sent while the connection is closing on its own (the peer's close frame, a
+/// fault or a timeout arrived meanwhile) may be dropped without an error; the next send
+/// reports [`Error::AlreadyClosed`]. Messages sent before [`close`](WebSocket::close) are
+/// always sent before the close frame.
 #[derive(Debug)]
 pub struct WebSocket {
     reader: ReadHalf,
@@ -57,10 +72,13 @@ impl WebSocket {
         subprotocol: Option<String>,
         send_high_water: usize,
     ) -> WebSocket {
+        let (relay, inbox, outbox) = relay(send_high_water);
+        conn.set_relay(Box::new(relay));
         let shared = Arc::new(Shared { conn });
         WebSocket {
             reader: ReadHalf {
                 shared: Arc::clone(&shared),
+                inbox,
                 subprotocol,
                 peer_close: None,
                 ended: false,
@@ -69,7 +87,7 @@ impl WebSocket {
             },
             writer: WriteHalf {
                 shared,
-                send_high_water,
+                outbox,
                 close_sent: false,
             },
         }
@@ -135,7 +153,8 @@ impl WebSocket {
             .with(|machine| machine.deflate().is_some())
     }
 
-    /// The connection handle underneath, for what this type does not cover.
+    /// The connection handle underneath, for what this type does not cover. Its events go
+    /// to this socket's read half: take them from there, not from the handle.
     pub fn connection(&self) -> &WsConnection {
         &self.reader.shared.conn
     }
@@ -183,6 +202,8 @@ impl Sink<Message> for WebSocket {
 #[derive(Debug)]
 pub struct ReadHalf {
     shared: Arc<Shared>,
+    /// Events the driver moved out of the machine.
+    inbox: Inbox,
     subprotocol: Option<String>,
     peer_close: Option<(Option<CloseCode>, String)>,
     /// The connection's end was reported; every later receive is `Ok(None)`.
@@ -246,9 +267,18 @@ impl ReadHalf {
             return Poll::Ready(Ok(None));
         }
         loop {
-            let event = match self.shared.conn.poll_event(cx) {
+            let event = match self.inbox.poll_next(cx, &self.shared.conn) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(event) => event,
+                Poll::Ready(Some(event)) => Some(event),
+                // The driver stopped: what the machine still holds is fetched under the
+                // lock, as the driver no longer moves it.
+                Poll::Ready(None) => {
+                    self.shared.conn.sync_relay();
+                    match self.inbox.poll_next(cx, &self.shared.conn) {
+                        Poll::Ready(Some(event)) => Some(event),
+                        _ => None,
+                    }
+                }
             };
             match event {
                 Some(Event::Message(message)) => {
@@ -310,7 +340,8 @@ impl Stream for ReadHalf {
 #[derive(Debug)]
 pub struct WriteHalf {
     shared: Arc<Shared>,
-    send_high_water: usize,
+    /// Messages on their way to the driver.
+    outbox: Outbox,
     /// This half sent the close frame (as a sink being closed, or by `close`).
     close_sent: bool,
 }
@@ -340,38 +371,25 @@ impl WriteHalf {
         poll_fn(|cx| self.poll_done(cx)).await
     }
 
-    /// Ready once the send queue is below its high-water mark.
+    /// Ready once the send queue is below its high-water mark (queued and unsent bytes
+    /// together), or the connection is closing (sending then reports it);
+    /// [`Error::AlreadyClosed`] once the driver has stopped. Takes no lock.
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let high_water = self.send_high_water;
-        self.watch(cx, |machine| {
-            !machine.is_open() || machine.buffered_amount() <= high_water
-        })
+        self.outbox.poll_ready(cx)
     }
 
-    /// Queues a message without waiting (after [`poll_ready`](WriteHalf::poll_ready)).
+    /// Queues a message without waiting (after [`poll_ready`](WriteHalf::poll_ready)):
+    /// [`Error::AlreadyClosed`] once the closing handshake started. Takes no lock, unless
+    /// the queue is full (`poll_ready` was skipped): then the message goes to the
+    /// connection directly, still in order.
     pub fn start_send(&mut self, message: Message) -> Result<(), Error> {
-        self.command(Command::Send(message))
+        self.outbox.push(message, &self.shared.conn)
     }
 
-    /// Ready once every queued frame was handed to the transport.
+    /// Ready once every queued frame was handed to the transport; [`Error::AlreadyClosed`]
+    /// if the driver stopped first. Takes no lock.
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.watch(cx, |machine| machine.buffered_amount() == 0)
-    }
-
-    /// Ready once `ready` holds for the machine; [`Error::AlreadyClosed`] if the driver
-    /// stopped first.
-    fn watch(
-        &self,
-        cx: &mut Context<'_>,
-        ready: impl FnOnce(&ws::Connection) -> bool,
-    ) -> Poll<Result<(), Error>> {
-        self.shared
-            .conn
-            .poll_watch(cx, |wire| ready(wire))
-            .map(|held| match held {
-                true => Ok(()),
-                false => Err(Error::AlreadyClosed),
-            })
+        self.outbox.poll_flush(cx)
     }
 
     /// Starts the closing handshake, unless it has started already.
