@@ -130,15 +130,24 @@ pub struct Connection {
     answering: bool,
     /// The latest time seen, for a deferred failure.
     last_now: Instant,
-    /// permessage-deflate's sending side, once negotiated (`None` inside when the agreed
-    /// window cannot be honoured: every message then goes out uncompressed).
+    /// permessage-deflate's sending side, once negotiated (boxed: most connections never
+    /// compress).
     #[cfg(feature = "deflate")]
-    deflater: Option<Option<super::deflate::Deflater>>,
-    /// What permessage-deflate negotiation agreed on, if it was agreed.
-    #[cfg(feature = "deflate")]
-    negotiated: Option<super::deflate::Negotiated>,
+    compressing: Option<Box<Compressing>>,
+}
+
+/// permessage-deflate's sending side.
+#[cfg(feature = "deflate")]
+#[derive(Debug)]
+struct Compressing {
+    /// What negotiation agreed on.
+    agreed: super::deflate::Negotiated,
+    /// `None` when the agreed window cannot be honoured: every message then goes out
+    /// uncompressed.
+    deflater: Option<super::deflate::Deflater>,
+    /// Messages shorter than this go out uncompressed.
+    threshold: usize,
     /// Compressed payload of the message being sent.
-    #[cfg(feature = "deflate")]
     compressed: Vec<u8>,
 }
 
@@ -207,11 +216,7 @@ impl Connection {
             answering: false,
             last_now: Instant::ZERO,
             #[cfg(feature = "deflate")]
-            deflater: None,
-            #[cfg(feature = "deflate")]
-            negotiated: None,
-            #[cfg(feature = "deflate")]
-            compressed: Vec::new(),
+            compressing: None,
         }
     }
 
@@ -240,7 +245,7 @@ impl Connection {
     /// What permessage-deflate negotiation agreed on; `None` if it is not in use.
     #[cfg(feature = "deflate")]
     pub fn deflate(&self) -> Option<&super::deflate::Negotiated> {
-        self.negotiated.as_ref()
+        self.compressing.as_ref().map(|c| &c.agreed)
     }
 
     /// Bytes waiting to be transmitted.
@@ -504,14 +509,18 @@ impl Connection {
         let Some(config) = self.config.deflate else {
             return;
         };
-        self.negotiated = Some(agreed);
         let release = config.release_between_messages;
-        self.deflater = Some(Deflater::new(
-            config.level,
-            agreed.local_max_window_bits,
-            agreed.local_no_context_takeover,
-            release,
-        ));
+        self.compressing = Some(Box::new(Compressing {
+            agreed,
+            deflater: Deflater::new(
+                config.level,
+                agreed.local_max_window_bits,
+                agreed.local_no_context_takeover,
+                release,
+            ),
+            threshold: config.threshold,
+            compressed: Vec::new(),
+        }));
         self.receiver.enable_inflate(Inflater::new(
             agreed.remote_max_window_bits,
             agreed.remote_no_context_takeover,
@@ -523,19 +532,20 @@ impl Connection {
     /// should go out as it is.
     #[cfg(feature = "deflate")]
     fn send_compressed(&mut self, opcode: Opcode, payload: &[u8]) -> bool {
-        let threshold = self.config.deflate.map_or(usize::MAX, |d| d.threshold);
-        let Some(Some(deflater)) = &mut self.deflater else {
+        let Some(compressing) = self.compressing.as_deref_mut() else {
             return false;
         };
-        if payload.len() < threshold {
+        let Some(deflater) = &mut compressing.deflater else {
+            return false;
+        };
+        if payload.len() < compressing.threshold {
             return false;
         }
-        let mut compressed = core::mem::take(&mut self.compressed);
-        compressed.clear();
-        deflater.compress(payload, &mut compressed);
-        let mask = self.next_mask();
-        super::send::write_compressed_frame(&mut self.out, opcode, &compressed, mask);
-        self.compressed = compressed;
+        compressing.compressed.clear();
+        deflater.compress(payload, &mut compressing.compressed);
+        let mask = self.masks.as_mut().map(|rng| rng.next_u32().to_ne_bytes());
+        let compressed = &compressing.compressed;
+        super::send::write_compressed_frame(&mut self.out, opcode, compressed, mask);
         true
     }
 

@@ -1,6 +1,8 @@
 //! Reading frames: headers in any chunking, unmasking, reassembly of fragmented messages,
 //! fail-fast UTF-8 for text, and the message size limit.
 
+#[cfg(feature = "deflate")]
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use bytes::Bytes;
@@ -82,11 +84,18 @@ pub(crate) struct Receiver {
     max_message: usize,
     /// Streaming delivery: hand out a piece once this many bytes of a message are held.
     piece_size: Option<usize>,
-    /// permessage-deflate, once negotiated: inflates messages sent with RSV1.
+    /// permessage-deflate, once negotiated: inflates messages sent with RSV1 (boxed: most
+    /// connections never compress).
     #[cfg(feature = "deflate")]
-    inflater: Option<Inflater>,
+    inflating: Option<Box<Inflating>>,
+}
+
+/// permessage-deflate's receiving side.
+#[cfg(feature = "deflate")]
+#[derive(Debug)]
+struct Inflating {
+    inflater: Inflater,
     /// Unmasked compressed input, kept between frames so that inflating allocates nothing.
-    #[cfg(feature = "deflate")]
     compressed: Vec<u8>,
 }
 
@@ -100,9 +109,7 @@ impl Receiver {
             max_message,
             piece_size: piece_size.map(|size| size.max(1)),
             #[cfg(feature = "deflate")]
-            inflater: None,
-            #[cfg(feature = "deflate")]
-            compressed: Vec::new(),
+            inflating: None,
         }
     }
 
@@ -114,7 +121,10 @@ impl Receiver {
             .rules()
             .with_allowed_rsv(super::rules::RsvBits::RSV1);
         self.decoder.set_rules(rules);
-        self.inflater = Some(inflater);
+        self.inflating = Some(Box::new(Inflating {
+            inflater,
+            compressed: Vec::new(),
+        }));
     }
 
     /// Bytes allocated for received payloads.
@@ -353,24 +363,37 @@ impl Receiver {
     /// when streaming, about a piece at a time.
     #[cfg(feature = "deflate")]
     fn compressed_payload(&mut self, chunk: &[u8]) -> Result<usize, ProtocolError> {
-        let frame = self.frame.as_mut().expect("a frame is being read");
-        self.compressed.clear();
-        self.compressed.extend_from_slice(chunk);
-        if let Some(key) = frame.header.mask {
-            apply_mask(&mut self.compressed, key, frame.read as usize);
+        let frame = self.frame.as_ref().expect("a frame is being read");
+        let (mask, offset) = (frame.header.mask, frame.read as usize);
+        let compressed = &mut self.inflating_mut().compressed;
+        compressed.clear();
+        compressed.extend_from_slice(chunk);
+        if let Some(key) = mask {
+            apply_mask(compressed, key, offset);
         }
         let taken = self.inflate_held()?;
         self.frame.as_mut().expect("a frame is being read").read += taken as u64;
         Ok(taken)
     }
 
-    /// Inflates `self.compressed` onto the arena; returns the input bytes taken.
+    /// The receiving side of deflate, which RSV1 (allowed only once negotiated) needs.
+    #[cfg(feature = "deflate")]
+    fn inflating_mut(&mut self) -> &mut Inflating {
+        self.inflating
+            .as_deref_mut()
+            .expect("RSV1 is allowed only with deflate")
+    }
+
+    /// Inflates the held compressed bytes onto the arena; returns the input bytes taken.
     #[cfg(feature = "deflate")]
     fn inflate_held(&mut self) -> Result<usize, ProtocolError> {
         let message = self.message.as_mut().expect("a data frame has a message");
-        let inflater = self
-            .inflater
-            .as_mut()
+        let Inflating {
+            inflater,
+            compressed,
+        } = self
+            .inflating
+            .as_deref_mut()
             .expect("RSV1 is allowed only with deflate");
         let max = self.max_message as u64;
         let hard_limit = max.saturating_sub(message.total) as usize;
@@ -380,7 +403,7 @@ impl Receiver {
         });
         let start = self.arena.len();
         let taken = inflater
-            .inflate(&self.compressed, &mut self.arena, soft_limit, hard_limit)
+            .inflate(&compressed[..], &mut self.arena, soft_limit, hard_limit)
             .map_err(|error| match error {
                 InflateError::Corrupt => ProtocolError::InvalidCompressedData,
                 InflateError::TooLarge => ProtocolError::MessageTooBig { max },
@@ -395,15 +418,14 @@ impl Receiver {
     /// The end of a compressed message: inflate the sync-flush tail (RFC 7692 §7.2.2).
     #[cfg(feature = "deflate")]
     fn finish_compressed(&mut self) -> Result<(), ProtocolError> {
-        self.compressed.clear();
-        self.compressed.extend_from_slice(&TAIL);
+        let compressed = &mut self.inflating_mut().compressed;
+        compressed.clear();
+        compressed.extend_from_slice(&TAIL);
         let saved = self.piece_size.take(); // the tail's output belongs to the last piece
         let result = self.inflate_held();
         self.piece_size = saved;
         result?;
-        if let Some(inflater) = &mut self.inflater {
-            inflater.end_message();
-        }
+        self.inflating_mut().inflater.end_message();
         Ok(())
     }
 
