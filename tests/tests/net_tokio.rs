@@ -488,3 +488,43 @@ async fn half_close_after_write_through() {
     })
     .await;
 }
+
+/// The reader copies out with buffers of every size and pauses now and then, so its reads
+/// meet an empty channel with bytes waiting in the socket (read straight from it) as well
+/// as bytes the pump already put in the channel: the bytes arrive whole and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_through_keeps_order_with_the_pump_racing() {
+    bounded("read-through order", async {
+        let server = a_socket(Tokio).tcp().bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr();
+        let data = pattern(6 << 20, 14);
+        let expected = data.clone();
+        let source = tokio::spawn(async move {
+            let socket = server.accept().await.unwrap();
+            let mut output = socket.open_write_channel(true).unwrap();
+            for chunk in data.chunks(100_003) {
+                output.write_all(chunk).await.unwrap();
+            }
+            output.flush_and_close().await.unwrap();
+        });
+        let socket = a_socket(Tokio).tcp().connect(addr).await.unwrap();
+        let mut input = socket.open_read_channel().unwrap();
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 200_000];
+        let mut size = 1;
+        loop {
+            size = size * 13 % 199_999 + 1;
+            match input.read_available(&mut buf[..size]).await.unwrap() {
+                0 => break,
+                n => got.extend_from_slice(&buf[..n]),
+            }
+            if size % 5 == 0 {
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+        }
+        assert_eq!(input.total_read(), got.len() as u64);
+        assert!(got == expected);
+        source.await.unwrap();
+    })
+    .await;
+}

@@ -35,6 +35,7 @@ mod blocking;
 mod futures_io;
 pub mod interop;
 pub(crate) mod io_error;
+pub(crate) mod read_through;
 mod reader;
 #[allow(unsafe_code)] // the channel ring; its safety argument is in its module docs
 mod spsc;

@@ -438,6 +438,11 @@ impl RingReader {
         self.shared.cancel(cause);
     }
 
+    /// Counts bytes taken from the writer's source without passing through the ring.
+    pub(crate) fn count_read_through(&mut self, n: usize) {
+        self.total_read += n as u64;
+    }
+
     /// Polls `op` on this half, waiting for the writer when it reports `Blocked`.
     pub(crate) fn poll<T>(
         &mut self,

@@ -21,7 +21,7 @@ use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
 use super::socket::{Socket, SocketAddress};
 use super::sys;
-use super::through::NonBlockingSocket;
+use super::through::{self, TakingTurns};
 use crate::driver::SmolTimer;
 
 impl TcpSocketBuilder<Smol> {
@@ -127,7 +127,7 @@ fn tcp_socket(stream: TcpStream, options: &SocketOptions) -> io::Result<Socket> 
     let local = SocketAddress::Inet(stream.local_addr()?);
     let remote = SocketAddress::Inet(stream.peer_addr()?);
     let handle = SockRef::from(&stream).try_clone()?;
-    Ok(start(stream, local, remote, handle, options))
+    start(stream, local, remote, handle, options)
 }
 
 #[cfg(unix)]
@@ -136,7 +136,7 @@ fn unix_socket(stream: smol::net::unix::UnixStream, options: &SocketOptions) -> 
     let local = SocketAddress::Unix(path(stream.local_addr()?));
     let remote = SocketAddress::Unix(path(stream.peer_addr()?));
     let handle = SockRef::from(&stream).try_clone()?;
-    Ok(start(stream, local, remote, handle, options))
+    start(stream, local, remote, handle, options)
 }
 
 /// Makes the socket and spawns its two pumps on smol's executor.
@@ -146,23 +146,24 @@ fn start<S>(
     remote: SocketAddress,
     handle: socket2::Socket,
     options: &SocketOptions,
-) -> Socket
+) -> io::Result<Socket>
 where
     S: AsyncRead + AsyncWrite + Clone + Unpin + Send + 'static,
 {
-    // The descriptor is non-blocking (async-io made it so): writes can go straight to it.
-    let through = handle.try_clone().ok().map(NonBlockingSocket::boxed);
-    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity, through);
+    // The descriptor is non-blocking (async-io made it so): the application may use it
+    // directly while the pumps are idle.
+    let (direct, read_side) = through::direct_io(&handle)?;
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity, direct);
     let timeout = options.socket_timeout;
     let read = pump::read_pump(
-        SmolIo(stream.clone()),
+        TakingTurns::new(SmolIo(stream.clone()), read_side),
         ends.inbound,
         Deadline::new(timeout, never),
     );
     let write = pump::write_pump(SmolIo(stream), ends.outbound, Deadline::new(timeout, never));
     smol::spawn(read).detach();
     smol::spawn(write).detach();
-    socket
+    Ok(socket)
 }
 
 /// Puts a TLS client session on a connected socket (Ktor's `socket.tls()`): the server's

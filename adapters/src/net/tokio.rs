@@ -27,7 +27,7 @@ use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
 use super::socket::{Socket, SocketAddress};
 use super::sys;
-use super::through::NonBlockingSocket;
+use super::through::{self, TakingTurns};
 use crate::driver::TokioTimer;
 
 impl TcpSocketBuilder<Tokio> {
@@ -141,7 +141,7 @@ fn tcp_socket(stream: TcpStream, options: &SocketOptions) -> io::Result<Socket> 
     let remote = SocketAddress::Inet(stream.peer_addr()?);
     let handle = SockRef::from(&stream).try_clone()?;
     let (read, write) = stream.into_split();
-    Ok(start(read, write, local, remote, handle, options))
+    start(read, write, local, remote, handle, options)
 }
 
 #[cfg(unix)]
@@ -151,7 +151,7 @@ fn unix_socket(stream: tokio::net::UnixStream, options: &SocketOptions) -> io::R
     let remote = SocketAddress::Unix(path(stream.peer_addr()?));
     let handle = SockRef::from(&stream).try_clone()?;
     let (read, write) = stream.into_split();
-    Ok(start(read, write, local, remote, handle, options))
+    start(read, write, local, remote, handle, options)
 }
 
 /// Makes the socket and spawns its two pumps on the current tokio runtime.
@@ -162,21 +162,23 @@ fn start<R, W>(
     remote: SocketAddress,
     handle: socket2::Socket,
     options: &SocketOptions,
-) -> Socket
+) -> io::Result<Socket>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    // The descriptor is non-blocking (tokio made it so): writes can go straight to it.
-    let through = handle.try_clone().ok().map(NonBlockingSocket::boxed);
-    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity, through);
+    // The descriptor is non-blocking (tokio made it so): the application may use it
+    // directly while the pumps are idle.
+    let (direct, read_side) = through::direct_io(&handle)?;
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity, direct);
     let timeout = options.socket_timeout;
     let timer = || TokioTimer(None);
-    let read = pump::read_pump(TokioIo(read), ends.inbound, Deadline::new(timeout, timer));
+    let read = TakingTurns::new(TokioIo(read), read_side);
+    let read = pump::read_pump(read, ends.inbound, Deadline::new(timeout, timer));
     let write = pump::write_pump(TokioIo(write), ends.outbound, Deadline::new(timeout, timer));
     tokio::spawn(read);
     tokio::spawn(write);
-    socket
+    Ok(socket)
 }
 
 /// Runs `operation`, failing with `TimedOut` after `timeout` (if any).
