@@ -4,7 +4,8 @@
 //! stream (wirestate honouring request-n with a 64-item window; rsocket_rust ignores
 //! request-n and asks for everything). Plus the pure core: frames per second through a
 //! client and a server machine in memory, no sockets. Prints rates, ratios and goal
-//! verdicts (goals: ≥ 2x on request-response, ≥ 1.5x on the stream, ≥ 1 M frames/s).
+//! verdicts (goals: ≥ 2x on request-response, ≥ 1.5x on the stream, ≥ 1 M frames/s). A raw
+//! TCP echo on the same runtime shows the floor any sequential request-response meets.
 //! `BENCH_QUICK=1` shortens the run.
 
 use std::sync::Arc;
@@ -131,6 +132,42 @@ async fn wirestate_stream(client: &rsocket::RSocket, window: u32) -> f64 {
         .await;
     assert_eq!(count, STREAM_ITEMS);
     count as f64 / start.elapsed().as_secs_f64()
+}
+
+// ---- the floor ---------------------------------------------------------------------------
+
+/// A raw TCP echo on the same runtime: one 64-byte write and read each way per exchange,
+/// no protocol at all. No request-response over this machine's loopback can go faster, so
+/// it shows what a sequential goal can ask for.
+async fn raw_echo_pair() -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut buf = [0u8; PAYLOAD.len()];
+        while stream.read_exact(&mut buf).await.is_ok() {
+            if stream.write_all(&buf).await.is_err() {
+                return;
+            }
+        }
+    });
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+async fn raw_sequential(stream: &mut tokio::net::TcpStream, n: usize) -> f64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = PAYLOAD;
+    let start = Instant::now();
+    for _ in 0..n {
+        stream.write_all(&buf).await.unwrap();
+        stream.read_exact(&mut buf).await.unwrap();
+    }
+    assert_eq!(buf, PAYLOAD);
+    n as f64 / start.elapsed().as_secs_f64()
 }
 
 // ---- rsocket_rust -------------------------------------------------------------------------
@@ -306,9 +343,11 @@ fn main() {
     let (ours, theirs) = runtime.block_on(async {
         let ours = Arc::new(wirestate_pair().await);
         let theirs = Arc::new(rsocket_rust_pair().await);
+        let mut raw = raw_echo_pair().await;
         let mut ours_results = vec![Vec::new(); 4];
-        let mut theirs_results = vec![Vec::new(); 3];
+        let mut theirs_results = vec![Vec::new(); 4];
         for _ in 0..settings.rounds {
+            theirs_results[3].push(raw_sequential(&mut raw, settings.sequential).await);
             ours_results[0].push(wirestate_sequential(&ours, settings.sequential).await);
             theirs_results[0].push(rsocket_rust_sequential(&theirs, settings.sequential).await);
             ours_results[1].push(wirestate_concurrent(&ours, settings.concurrent).await);
@@ -330,6 +369,14 @@ fn main() {
         );
     };
     row("request-response, sequential", ours[0], theirs[0], 2.0);
+    println!(
+        "  {:<46} raw TCP   {:>10.0}/s  = {:.2}x rsocket_rust, {:.2}x wirestate (the floor: \
+         one 64-byte write and read each way, no protocol)",
+        "  (64-byte echo, same runtime)",
+        theirs[3],
+        theirs[3] / theirs[0],
+        theirs[3] / ours[0],
+    );
     row("request-response, 64 concurrent", ours[1], theirs[1], 2.0);
     row(
         "stream of 100000 (ours: request-n window 64)",
