@@ -35,13 +35,11 @@ mod blocking;
 mod futures_io;
 pub mod interop;
 pub(crate) mod io_error;
-pub(crate) mod read_through;
 mod reader;
 #[allow(unsafe_code)] // the channel ring; its safety argument is in its module docs
 mod spsc;
 #[cfg(feature = "tokio")]
 mod tokio_io;
-pub(crate) mod write_through;
 mod writer;
 
 pub use blocking::{BlockingReader, BlockingWriter};

@@ -11,7 +11,6 @@ use wirestate_core::chan::{
 };
 
 use super::io_error::{Side, cause_like, to_io_error};
-use super::read_through::ReadThrough;
 use super::spsc::{RingReader, into_io, ring};
 use super::writer::ByteWriter;
 
@@ -29,8 +28,6 @@ use super::writer::ByteWriter;
 pub struct ByteReader {
     ring: RingReader,
     line: LineReader,
-    /// Where the bytes come from (a socket), read directly while the ring is empty.
-    through: Option<Box<dyn ReadThrough>>,
 }
 
 impl ByteReader {
@@ -38,35 +35,6 @@ impl ByteReader {
         ByteReader {
             ring,
             line: LineReader::new(),
-            through: None,
-        }
-    }
-
-    /// From now on, copying reads that find the ring empty try `through` first.
-    pub(crate) fn set_read_through(&mut self, through: Box<dyn ReadThrough>) {
-        self.through = Some(through);
-    }
-
-    /// Reads into `buf` from the ring, or, when it is empty and open, straight from the
-    /// source; `None` means nothing is readable without waiting.
-    fn read_now(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
-        match self.ring.read(buf) {
-            Err(ChannelError::Blocked) => {}
-            done => return Some(done.map_err(|error| to_io_error(error, Side::Reader))),
-        }
-        let through = self.through.as_ref()?;
-        let ring = &self.ring;
-        match through.try_read(buf, &|| ring.available() == 0) {
-            Ok(Some(n)) => {
-                self.ring.count_read_through(n);
-                Some(Ok(n))
-            }
-            Ok(None) => None,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => None,
-            Err(error) => {
-                self.ring.cancel(cause_like(&error));
-                Some(Err(error))
-            }
         }
     }
 
@@ -105,9 +73,6 @@ impl ByteReader {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if let Some(done) = self.read_now(buf) {
-            return Poll::Ready(done);
-        }
         self.poll_pipe(cx, |pipe, _| pipe.read(buf))
     }
 
@@ -138,10 +103,10 @@ impl ByteReader {
 
     /// Reads what is available into `buf`, waiting only if nothing is; `Ok(0)` at the end.
     pub async fn read_available(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // Readable bytes need no future machinery: only a wait goes through the poll path.
-        match self.read_now(buf) {
-            Some(done) => done,
-            None => poll_fn(|cx| self.poll_pipe(cx, |pipe, _| pipe.read(buf))).await,
+        // Published bytes need no future machinery: only a wait goes through the poll path.
+        match self.ring.read(buf) {
+            Err(ChannelError::Blocked) => poll_fn(|cx| self.poll_read_available(cx, buf)).await,
+            done => done.map_err(|error| to_io_error(error, Side::Reader)),
         }
     }
 

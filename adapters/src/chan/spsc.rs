@@ -271,18 +271,6 @@ impl RingWriter {
         self.shared.head.load(Ordering::Acquire) == self.tail
     }
 
-    /// Whether the ring holds no byte of this writer: none unflushed, and the reader has
-    /// taken every published one. The acquire load orders whatever the reader did before it
-    /// took the last byte (a socket write) before what the caller does next.
-    pub(crate) fn holds_nothing(&self) -> bool {
-        self.shared.head.load(Ordering::Acquire) == self.end
-    }
-
-    /// Counts bytes that reached the reader's destination without passing through the ring.
-    pub(crate) fn count_written_through(&mut self, n: usize) {
-        self.total_written += n as u64;
-    }
-
     fn unflushed(&self) -> usize {
         self.shared.distance(self.tail, self.end)
     }
@@ -436,11 +424,6 @@ impl RingReader {
 
     pub(crate) fn cancel(&self, cause: Cause) {
         self.shared.cancel(cause);
-    }
-
-    /// Counts bytes taken from the writer's source without passing through the ring.
-    pub(crate) fn count_read_through(&mut self, n: usize) {
-        self.total_read += n as u64;
     }
 
     /// Polls `op` on this half, waiting for the writer when it reports `Blocked`.

@@ -6,9 +6,8 @@ use std::task::{Context, Poll};
 
 use wirestate_core::chan::{ByteSink, Cause, ChannelError, TypedWrite};
 
-use super::io_error::{Side, cause_like, to_io_error};
+use super::io_error::{Side, to_io_error};
 use super::spsc::{RingWriter, into_io};
-use super::write_through::{Through, WriteThrough};
 
 /// The write half of a byte channel (Ktor's `ByteWriteChannel`).
 ///
@@ -22,70 +21,11 @@ use super::write_through::{Through, WriteThrough};
 #[derive(Debug)]
 pub struct ByteWriter {
     ring: RingWriter,
-    /// Where the bytes go once read (a socket), written to directly while the ring is empty.
-    through: Option<Box<dyn WriteThrough>>,
 }
 
 impl ByteWriter {
     pub(crate) fn new(ring: RingWriter) -> Self {
-        ByteWriter {
-            ring,
-            through: None,
-        }
-    }
-
-    /// From now on, writes that find the ring empty go to `through` first.
-    pub(crate) fn set_write_through(&mut self, through: Box<dyn WriteThrough>) {
-        self.through = Some(through);
-    }
-
-    /// Offers `buf` to the write-through hook if the ring holds nothing and the bytes would
-    /// be published at once anyway (auto-flush, or at least half the capacity). A hook
-    /// error cancels the channel with it, as the pump's would.
-    fn write_through(&mut self, buf: &[u8]) -> io::Result<Through> {
-        let Some(through) = &self.through else {
-            return Ok(Through::NotTried);
-        };
-        let publishes_now =
-            self.ring.is_auto_flush() || buf.len() >= (self.ring.capacity() / 2).max(1);
-        if buf.is_empty() || !publishes_now || !self.ring.holds_nothing() {
-            return Ok(Through::NotTried);
-        }
-        self.ring
-            .writable()
-            .map_err(|error| to_io_error(error, Side::Writer))?;
-        match through.try_write(buf) {
-            Ok(n) => {
-                self.ring.count_written_through(n);
-                Ok(Through::Took(n))
-            }
-            Err(error) if is_transient(&error) => Ok(Through::Took(0)),
-            Err(error) => {
-                self.ring.cancel(cause_like(&error));
-                Err(error)
-            }
-        }
-    }
-
-    /// Writes through what the hook takes and puts the rest in the ring, when it can do so
-    /// without waiting; `None` means the caller must go through the ring.
-    fn write_now(&mut self, buf: &[u8]) -> Option<io::Result<usize>> {
-        let took = match self.write_through(buf) {
-            Ok(Through::Took(n)) => n,
-            Ok(Through::NotTried) => return None,
-            Err(error) => return Some(Err(error)),
-        };
-        if took == buf.len() {
-            return Some(Ok(took));
-        }
-        // The ring was empty a moment ago and only this half fills it: the rest fits or
-        // part of it does.
-        match self.ring.write(&buf[took..]) {
-            Ok(n) => Some(Ok(took + n)),
-            Err(ChannelError::Blocked) if took > 0 => Some(Ok(took)),
-            Err(ChannelError::Blocked) => None,
-            Err(error) => Some(Err(to_io_error(error, Side::Writer))),
-        }
+        ByteWriter { ring }
     }
 
     fn poll_ring<T>(
@@ -106,9 +46,6 @@ impl ByteWriter {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if let Some(done) = self.write_now(buf) {
-            return Poll::Ready(done);
-        }
         self.poll_ring(cx, |ring| ring.write(buf))
     }
 
@@ -177,9 +114,6 @@ impl ByteWriter {
 
     /// Writes as much of `buf` as fits, waiting only while the channel is full.
     pub async fn write_available(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(done) = self.write_now(buf) {
-            return done;
-        }
         // Room in the ring needs no future machinery: only a wait goes through the poll path.
         match self.ring.write(buf) {
             Err(ChannelError::Blocked) => poll_fn(|cx| self.poll_write_available(cx, buf)).await,
@@ -284,14 +218,6 @@ impl ByteWriter {
     pub fn blocking(&mut self) -> super::blocking::BlockingWriter<'_> {
         super::blocking::BlockingWriter::new(self)
     }
-}
-
-/// A write-through error that only means "not now".
-fn is_transient(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }
 
 macro_rules! async_typed_writes {

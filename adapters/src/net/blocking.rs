@@ -22,7 +22,7 @@ use super::builder::{Blocking, TcpSocketBuilder, UdpSocketBuilder};
 use super::datagram::{Datagram, check_size, expect_whole, receive_into};
 use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
-use super::socket::{DirectIo, Socket, SocketAddress};
+use super::socket::{Socket, SocketAddress};
 use super::sys;
 use crate::driver::Timer;
 use crate::park;
@@ -180,9 +180,7 @@ fn start<S: Stream>(
     stream.set_timeouts(timeout.map(os_timeout))?;
     let stream = Arc::new(stream);
     let handle = stream.duplicate()?;
-    // No direct I/O: the descriptor blocks, and the application must never wait on it.
-    let direct = DirectIo::default();
-    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity, direct);
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
     let io = |stream| StdIo { stream, timeout };
     let read = pump::read_pump(io(Arc::clone(&stream)), ends.inbound, no_deadline());
     let write = pump::write_pump(io(Arc::clone(&stream)), ends.outbound, no_deadline());

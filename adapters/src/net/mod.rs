@@ -28,8 +28,6 @@ pub(crate) mod pump;
 pub mod smol;
 mod socket;
 pub(crate) mod sys;
-#[cfg(any(feature = "smol", feature = "tokio"))]
-mod through;
 #[cfg(feature = "tls")]
 mod tls;
 #[cfg(feature = "tokio")]

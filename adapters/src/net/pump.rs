@@ -26,15 +26,6 @@ use crate::driver::Timer;
 pub(crate) trait PollRead {
     /// Reads into `buf`; `Ok(0)` is the peer's FIN.
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
-
-    /// The bytes of the last read are published: another reader may use the socket now.
-    fn release(&mut self) {}
-
-    /// Whether someone else read from the socket since the last call: the peer is not
-    /// silent, whatever this pump saw.
-    fn read_elsewhere(&mut self) -> bool {
-        false
-    }
 }
 
 /// The write half of a socket, as the write pump polls it.
@@ -97,20 +88,13 @@ pub(crate) async fn read_pump<R: PollRead, T: Timer>(
     loop {
         let read = poll_fn(|cx| {
             channel.poll_fill(cx, |slot, cx| match socket.poll_read(cx, slot) {
-                Poll::Pending => {
-                    if socket.read_elsewhere() {
-                        deadline.reset(); // the application read through: not silent
-                    }
-                    match deadline.expired(cx) {
-                        true => Poll::Ready(Err(timed_out("read", deadline.timeout))),
-                        false => Poll::Pending,
-                    }
+                Poll::Pending if deadline.expired(cx) => {
+                    Poll::Ready(Err(timed_out("read", deadline.timeout)))
                 }
                 other => other,
             })
         })
         .await;
-        socket.release();
         deadline.reset();
         match read {
             Ok(0) => {

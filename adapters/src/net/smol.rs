@@ -21,7 +21,6 @@ use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
 use super::socket::{Socket, SocketAddress};
 use super::sys;
-use super::through::{self, TakingTurns};
 use crate::driver::SmolTimer;
 
 impl TcpSocketBuilder<Smol> {
@@ -127,7 +126,7 @@ fn tcp_socket(stream: TcpStream, options: &SocketOptions) -> io::Result<Socket> 
     let local = SocketAddress::Inet(stream.local_addr()?);
     let remote = SocketAddress::Inet(stream.peer_addr()?);
     let handle = SockRef::from(&stream).try_clone()?;
-    start(stream, local, remote, handle, options)
+    Ok(start(stream, local, remote, handle, options))
 }
 
 #[cfg(unix)]
@@ -136,7 +135,7 @@ fn unix_socket(stream: smol::net::unix::UnixStream, options: &SocketOptions) -> 
     let local = SocketAddress::Unix(path(stream.local_addr()?));
     let remote = SocketAddress::Unix(path(stream.peer_addr()?));
     let handle = SockRef::from(&stream).try_clone()?;
-    start(stream, local, remote, handle, options)
+    Ok(start(stream, local, remote, handle, options))
 }
 
 /// Makes the socket and spawns its two pumps on smol's executor.
@@ -146,24 +145,21 @@ fn start<S>(
     remote: SocketAddress,
     handle: socket2::Socket,
     options: &SocketOptions,
-) -> io::Result<Socket>
+) -> Socket
 where
     S: AsyncRead + AsyncWrite + Clone + Unpin + Send + 'static,
 {
-    // The descriptor is non-blocking (async-io made it so): the application may use it
-    // directly while the pumps are idle.
-    let (direct, read_side) = through::direct_io(&handle)?;
-    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity, direct);
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
     let timeout = options.socket_timeout;
     let read = pump::read_pump(
-        TakingTurns::new(SmolIo(stream.clone()), read_side),
+        SmolIo(stream.clone()),
         ends.inbound,
         Deadline::new(timeout, never),
     );
     let write = pump::write_pump(SmolIo(stream), ends.outbound, Deadline::new(timeout, never));
     smol::spawn(read).detach();
     smol::spawn(write).detach();
-    Ok(socket)
+    socket
 }
 
 /// Puts a TLS client session on a connected socket (Ktor's `socket.tls()`): the server's

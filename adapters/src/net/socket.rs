@@ -7,8 +7,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::chan::read_through::ReadThrough;
-use crate::chan::write_through::WriteThrough;
 use crate::chan::{ByteReader, ByteWriter, PipeConfig, byte_channel};
 
 /// Where a socket is: an internet address or, for Unix domain sockets, a path
@@ -101,14 +99,6 @@ impl fmt::Debug for Socket {
     }
 }
 
-/// Hooks that let the application's channels use the socket directly while their pump is
-/// idle (none for blocking sockets, whose calls would wait).
-#[derive(Default)]
-pub(crate) struct DirectIo {
-    pub(crate) write: Option<Box<dyn WriteThrough>>,
-    pub(crate) read: Option<Box<dyn ReadThrough>>,
-}
-
 /// The channel ends a runtime's pumps work on.
 pub(crate) struct PumpEnds {
     /// The read pump fills this (the application reads the other end).
@@ -124,18 +114,11 @@ impl Socket {
         remote: SocketAddress,
         handle: socket2::Socket,
         capacity: usize,
-        direct: DirectIo,
     ) -> (Socket, PumpEnds) {
         // The read pump publishes every socket read at once: a reader never waits for more.
-        let (inbound, mut app_reader) =
+        let (inbound, app_reader) =
             byte_channel(PipeConfig::with_capacity(capacity).auto_flush(true));
-        let (mut app_writer, outbound) = byte_channel(PipeConfig::with_capacity(capacity));
-        if let Some(through) = direct.write {
-            app_writer.set_write_through(through);
-        }
-        if let Some(through) = direct.read {
-            app_reader.set_read_through(through);
-        }
+        let (app_writer, outbound) = byte_channel(PipeConfig::with_capacity(capacity));
         let socket = Socket {
             local,
             remote,

@@ -19,7 +19,7 @@ use wirestate_core::chan::{
     ByteSink, ByteSource, Cause, ChannelError, Duplex, DuplexConfig, PipeConfig,
 };
 
-use super::socket::{DirectIo, Socket};
+use super::socket::Socket;
 use crate::chan::io_error::cause_like;
 use crate::chan::{ByteReader, ByteWriter};
 use crate::driver::{Connection, Transport};
@@ -88,7 +88,6 @@ pub(crate) fn layer(
         socket.remote_address().clone(),
         socket.duplicate_handle()?,
         capacity,
-        DirectIo::default(), // plaintext goes to the TLS machine, not to the socket
     );
     Ok(Layered {
         socket: tls_socket,

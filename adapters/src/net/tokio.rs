@@ -27,7 +27,6 @@ use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
 use super::socket::{Socket, SocketAddress};
 use super::sys;
-use super::through::{self, TakingTurns};
 use crate::driver::TokioTimer;
 
 impl TcpSocketBuilder<Tokio> {
@@ -141,7 +140,7 @@ fn tcp_socket(stream: TcpStream, options: &SocketOptions) -> io::Result<Socket> 
     let remote = SocketAddress::Inet(stream.peer_addr()?);
     let handle = SockRef::from(&stream).try_clone()?;
     let (read, write) = stream.into_split();
-    start(read, write, local, remote, handle, options)
+    Ok(start(read, write, local, remote, handle, options))
 }
 
 #[cfg(unix)]
@@ -151,7 +150,7 @@ fn unix_socket(stream: tokio::net::UnixStream, options: &SocketOptions) -> io::R
     let remote = SocketAddress::Unix(path(stream.peer_addr()?));
     let handle = SockRef::from(&stream).try_clone()?;
     let (read, write) = stream.into_split();
-    start(read, write, local, remote, handle, options)
+    Ok(start(read, write, local, remote, handle, options))
 }
 
 /// Makes the socket and spawns its two pumps on the current tokio runtime.
@@ -162,23 +161,19 @@ fn start<R, W>(
     remote: SocketAddress,
     handle: socket2::Socket,
     options: &SocketOptions,
-) -> io::Result<Socket>
+) -> Socket
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    // The descriptor is non-blocking (tokio made it so): the application may use it
-    // directly while the pumps are idle.
-    let (direct, read_side) = through::direct_io(&handle)?;
-    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity, direct);
+    let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
     let timeout = options.socket_timeout;
     let timer = || TokioTimer(None);
-    let read = TakingTurns::new(TokioIo(read), read_side);
-    let read = pump::read_pump(read, ends.inbound, Deadline::new(timeout, timer));
+    let read = pump::read_pump(TokioIo(read), ends.inbound, Deadline::new(timeout, timer));
     let write = pump::write_pump(TokioIo(write), ends.outbound, Deadline::new(timeout, timer));
     tokio::spawn(read);
     tokio::spawn(write);
-    Ok(socket)
+    socket
 }
 
 /// Runs `operation`, failing with `TimedOut` after `timeout` (if any).
