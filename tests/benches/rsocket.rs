@@ -35,7 +35,7 @@ fn settings() -> Settings {
         Some(_) => Settings {
             sequential: 2_000,
             concurrent: 10_000,
-            rounds: 3,
+            rounds: 5,
         },
         None => Settings {
             sequential: 20_000,
@@ -337,7 +337,8 @@ fn main() {
         .build()
         .unwrap();
     println!(
-        "RSocket against rsocket_rust 0.7.5 over loopback TCP, 64-byte payloads, medians of {} rounds",
+        "RSocket against rsocket_rust 0.7.5 over loopback TCP, 64-byte payloads, medians of {} \
+         rounds (ratios paired per round)",
         settings.rounds
     );
     let (ours, theirs) = runtime.block_on(async {
@@ -356,32 +357,52 @@ fn main() {
             ours_results[3].push(wirestate_stream(&ours, MAX_REQUEST_N).await);
             theirs_results[2].push(rsocket_rust_stream(&theirs).await);
         }
-        (
-            ours_results.into_iter().map(median).collect::<Vec<_>>(),
-            theirs_results.into_iter().map(median).collect::<Vec<_>>(),
-        )
+        (ours_results, theirs_results)
     });
-    let row = |name: &str, ours: f64, theirs: f64, goal: f64| {
-        let ratio = ours / theirs;
+    // Ratios are paired: each round's figure over the other library's figure from the same
+    // round, moments apart, so load that moves both between rounds mostly cancels.
+    let paired = |ours: &[f64], theirs: &[f64]| {
+        median(ours.iter().zip(theirs).map(|(a, b)| a / b).collect())
+    };
+    let ratios = [
+        paired(&ours[0], &theirs[0]),
+        paired(&ours[1], &theirs[1]),
+        paired(&ours[2], &theirs[2]),
+        paired(&theirs[3], &theirs[0]),
+        paired(&theirs[3], &ours[0]),
+    ];
+    let ours: Vec<f64> = ours.into_iter().map(median).collect();
+    let theirs: Vec<f64> = theirs.into_iter().map(median).collect();
+    let row = |name: &str, ours: f64, theirs: f64, ratio: f64, goal: f64| {
         println!(
             "  {name:<46} wirestate {ours:>10.0}/s  rsocket_rust {theirs:>10.0}/s  {ratio:.2}x ({} the goal of {goal}x)",
             verdict(ratio >= goal)
         );
     };
-    row("request-response, sequential", ours[0], theirs[0], 2.0);
+    row(
+        "request-response, sequential",
+        ours[0],
+        theirs[0],
+        ratios[0],
+        2.0,
+    );
     println!(
         "  {:<46} raw TCP   {:>10.0}/s  = {:.2}x rsocket_rust, {:.2}x wirestate (the floor: \
          one 64-byte write and read each way, no protocol)",
-        "  (64-byte echo, same runtime)",
-        theirs[3],
-        theirs[3] / theirs[0],
-        theirs[3] / ours[0],
+        "  (64-byte echo, same runtime)", theirs[3], ratios[3], ratios[4],
     );
-    row("request-response, 64 concurrent", ours[1], theirs[1], 2.0);
+    row(
+        "request-response, 64 concurrent",
+        ours[1],
+        theirs[1],
+        ratios[1],
+        2.0,
+    );
     row(
         "stream of 100000 (ours: request-n window 64)",
         ours[2],
         theirs[2],
+        ratios[2],
         1.5,
     );
     println!(
