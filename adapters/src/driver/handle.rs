@@ -400,10 +400,13 @@ impl<M: Machine> Connection<M> {
     }
 
     /// Installs `relay` (see [`Relay`]) and lets it publish at once: the machine may already
-    /// hold events for it, and its driver may be idle.
-    pub(crate) fn set_relay(&self, relay: Box<dyn Relay<M>>) {
+    /// hold events for it, and its driver may be idle, or may have stopped already.
+    pub(crate) fn set_relay(&self, mut relay: Box<dyn Relay<M>>) {
         {
             let mut state = self.lock();
+            if state.is_stopped() {
+                relay.stopped();
+            }
             state.relay = Some(relay);
             state.relay_take_commands(self.shared.clock.now());
             state.relay_publish();

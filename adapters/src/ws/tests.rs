@@ -62,10 +62,37 @@ fn sending_and_receiving_take_no_connection_lock() {
             }
         }
         let taken = lock_count::on_this_thread() - before;
-        assert_eq!(taken, 0, "the data path took the connection lock {taken} times");
+        assert_eq!(
+            taken, 0,
+            "the data path took the connection lock {taken} times"
+        );
 
         // The rare paths still use it, which proves the counter counts.
         socket.close(CloseCode::NORMAL, "").await.unwrap();
         assert!(lock_count::on_this_thread() > before);
+    });
+}
+
+#[test]
+fn a_driver_that_stopped_before_the_socket_was_made_ends_its_receives() {
+    use crate::driver::Connection;
+    use crate::wire::Wire;
+    use wirestate_core::ws::{Config, Connection as Machine};
+
+    // A peer may close right after the upgrade: the driver can stop before the socket
+    // (and its queues) exists.
+    let conn = Connection::new(Wire::plain(Machine::server(
+        Config::default(),
+        crate::os_rng(),
+    )));
+    conn.lock().stop(Ok(()));
+    let mut socket = WebSocket::new(conn, None, 1024);
+    bounded(async {
+        assert!(socket.recv().await.is_err(), "no clean end was seen");
+        assert_eq!(socket.recv().await.unwrap(), None);
+        assert!(matches!(
+            socket.send("late").await,
+            Err(super::Error::AlreadyClosed)
+        ));
     });
 }
