@@ -49,6 +49,36 @@ impl Connection {
     /// so that events keep their order.
     ///
     /// The returned payload is unmasked in `data`: do not feed those bytes again.
+    ///
+    /// ```
+    /// use wirestate_core::http::{Accept, ClientRequest};
+    /// use wirestate_core::ws::{Command, Config, Connection, InPlace, MessageRef};
+    /// use wirestate_core::{Instant, Machine, Rng};
+    ///
+    /// let now = Instant::ZERO;
+    /// let request = ClientRequest::new("example.com", "/");
+    /// let mut client = Connection::client(Config::default(), Rng::from_u64(1), &request)?;
+    /// let mut server = Connection::server(Config::default(), Rng::from_u64(2));
+    /// // The upgrade, in memory.
+    /// let head = client.poll_transmit().unwrap();
+    /// server.handle_input(now, &head);
+    /// server.poll_event(); // the upgrade request
+    /// server.command(now, Command::Accept(Accept::new()))?;
+    /// let response = server.poll_transmit().unwrap();
+    /// client.handle_input(now, &response);
+    /// server.poll_event(); // open
+    ///
+    /// client.send_text(now, "hello")?; // framed from the borrowed str
+    /// let mut read_buf = client.poll_transmit().unwrap().to_vec();
+    /// match server.read_in_place(now, &mut read_buf) {
+    ///     InPlace::Message { consumed, message: MessageRef::Text(text) } => {
+    ///         assert_eq!(text, "hello"); // borrowed from read_buf, unmasked there
+    ///         assert_eq!(consumed, read_buf.len());
+    ///     }
+    ///     other => panic!("expected a text message, got {other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read_in_place<'a>(&mut self, now: Instant, data: &'a mut [u8]) -> InPlace<'a> {
         let ready = matches!(self.phase, Phase::Open)
             && self.events.is_empty()
