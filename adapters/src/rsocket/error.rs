@@ -47,6 +47,20 @@ impl Error {
         let _ = conn;
         Error::Closed(reason)
     }
+
+    /// Like [`closed`](Error::closed), from the machine itself (under the connection's
+    /// lock, as the relay sees it).
+    pub(crate) fn closed_on(
+        machine: &crate::wire::Wire<wirestate_core::rsocket::Connection>,
+        reason: CloseReason,
+    ) -> Error {
+        #[cfg(feature = "tls")]
+        if let Some(error) = machine.tls_error() {
+            return Error::Tls(error.clone());
+        }
+        let _ = machine;
+        Error::Closed(reason)
+    }
 }
 
 impl fmt::Display for Error {

@@ -5,8 +5,10 @@
 //! requesters and responders.
 //!
 //! The protocol is the core's [`rsocket::Connection`](wirestate_core::rsocket::Connection)
-//! machine, run by the runtime's driver; a routing task hands each stream's events to
-//! whoever reads that stream and spawns the responder's handlers.
+//! machine, run by the runtime's driver. A relay moves the machine's events out in the
+//! driver's own round: each stream's items go straight to whoever reads that stream, and
+//! what needs application code (SETUP, the peer's requests, metadata push) to a routing
+//! task that answers or spawns the responder's handlers.
 //!
 //! ```no_run
 //! # #[cfg(feature = "smol")]
@@ -28,11 +30,16 @@
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod error;
+mod inbox;
+mod relay;
 mod responder;
 mod routes;
 #[cfg(feature = "smol")]
 pub mod smol;
 mod socket;
+mod stream;
+#[cfg(test)]
+mod tests;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 #[cfg(any(feature = "smol", feature = "tokio", feature = "tls"))]
@@ -45,4 +52,5 @@ pub use error::{Error, ResponderError};
 pub type RSocketConnection =
     crate::driver::Connection<crate::wire::Wire<wirestate_core::rsocket::Connection>>;
 pub use responder::{BoxFuture, BoxStream, NoResponder, Responder};
-pub use socket::{PayloadStream, RSocket};
+pub use socket::RSocket;
+pub use stream::PayloadStream;

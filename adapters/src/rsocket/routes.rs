@@ -1,6 +1,7 @@
 //! Where inbound events for each stream wait for the task that reads them.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use wirestate_core::rsocket::Payload;
@@ -21,6 +22,12 @@ pub(crate) struct Slot {
 pub(crate) struct Routes {
     slots: HashMap<StreamId, Slot>,
     closed: Option<Error>,
+}
+
+/// Locks `routes` (a panic elsewhere leaves them usable). Never take the connection's
+/// lock while holding this one: the relay takes them in the other order.
+pub(crate) fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
+    routes.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Routes {

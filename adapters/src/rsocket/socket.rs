@@ -1,21 +1,27 @@
-//! [`RSocket`]: the requester API and the task that routes the connection's events, on any
+//! [`RSocket`]: the requester API and the task that answers the peer's requests, on any
 //! runtime that can spawn a future.
+//!
+//! Inbound stream events reach their readers through the relay (see `relay.rs`) in the
+//! driver's own round; the routing task here only sees what needs application code.
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
+use wirestate_core::Machine;
 use wirestate_core::rsocket::conn::{
     CloseReason, Command, Demand, Event, Interaction, Request, StreamId,
 };
-use wirestate_core::rsocket::{ErrorCode, MAX_REQUEST_N, Payload};
+use wirestate_core::rsocket::{ErrorCode, Payload};
 
+use super::inbox::{Batch, Inbox};
+use super::relay::RSocketRelay;
 use super::responder::{BoxFuture, Responder};
-use super::routes::Routes;
-use super::{Error, RSocketConnection, ResponderError};
+use super::routes::{self, Routes};
+use super::{Error, PayloadStream, RSocketConnection, ResponderError};
 
 /// Items a sending task lets the connection hold for credit before it waits.
 const HELD_HIGH_WATER: usize = 64;
@@ -27,7 +33,12 @@ pub(crate) trait Spawn: Send + Sync + 'static {
 
 struct Shared {
     conn: RSocketConnection,
-    routes: Mutex<Routes>,
+    /// Filled by the relay under the connection's lock; see `routes::lock` for the order.
+    routes: Arc<Mutex<Routes>>,
+    /// What the relay hands the router.
+    inbox: Arc<Inbox>,
+    /// The credit a channel responder grants at first (fixed by the config).
+    channel_window: u32,
     spawn: Box<dyn Spawn>,
 }
 
@@ -41,10 +52,6 @@ pub struct RSocket {
     /// Held by the application's clones only (not by the routing and sending tasks): the
     /// last one to go closes the connection.
     _user: Option<Arc<UserHandle>>,
-}
-
-fn conn_is_client(conn: &RSocketConnection) -> bool {
-    conn.with(|m| m.role() == wirestate_core::rsocket::conn::Role::Client)
 }
 
 /// Closes the connection when the application lets go of it.
@@ -65,21 +72,31 @@ impl std::fmt::Debug for RSocket {
 }
 
 impl RSocket {
-    /// Starts routing on `conn` (whose driver runs already) with `responder`.
+    /// Starts routing on `conn` (whose driver runs already) with `responder`: installs the
+    /// relay, which takes every event from now on, and spawns the router.
     pub(crate) fn start(
         conn: RSocketConnection,
         responder: Arc<dyn Responder>,
         spawn: Box<dyn Spawn>,
     ) -> RSocket {
         // Channel credit is granted as the application reads (PayloadStream), not as the
-        // router takes events.
-        conn.with(|m| m.set_channel_refill(false));
+        // relay takes events.
+        let (is_client, channel_window) = conn.with(|m| {
+            m.set_channel_refill(false);
+            let client = m.role() == wirestate_core::rsocket::conn::Role::Client;
+            (client, m.channel_window())
+        });
+        let routes = Arc::new(Mutex::default());
+        let inbox = Arc::new(Inbox::default());
+        let relay = RSocketRelay::new(Arc::clone(&routes), Arc::clone(&inbox));
+        conn.set_relay(Box::new(relay));
         let shared = Arc::new(Shared {
             conn,
-            routes: Mutex::default(),
+            routes,
+            inbox,
+            channel_window,
             spawn,
         });
-        let is_client = conn_is_client(&shared.conn);
         let socket = RSocket {
             _user: is_client.then(|| Arc::new(UserHandle(Arc::downgrade(&shared)))),
             shared,
@@ -101,25 +118,27 @@ impl RSocket {
         self.shared.spawn.spawn(Box::pin(future));
     }
 
-    fn routes(&self) -> MutexGuard<'_, Routes> {
-        self.shared
-            .routes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// The routes, locked: never take the connection's lock while holding them.
+    pub(super) fn routes(&self) -> MutexGuard<'_, Routes> {
+        routes::lock(&self.shared.routes)
     }
 
-    /// The connection handle underneath.
+    /// The connection handle underneath. Its events are the relay's: do not consume them
+    /// with `poll_event` or `next_event`.
     pub fn connection(&self) -> &RSocketConnection {
         &self.shared.conn
     }
 
-    fn command(&self, command: Command) -> Result<Option<StreamId>, Error> {
+    pub(super) fn command(&self, command: Command) -> Result<Option<StreamId>, Error> {
         self.shared.conn.command(command).map_err(Error::Usage)
     }
 
     /// Waits until requests can be made: a server's connection opens once the client's
-    /// SETUP is accepted.
+    /// SETUP is accepted. Once it did, a flag says so without the connection's lock.
     async fn established(&self) {
+        if self.shared.inbox.is_established() {
+            return;
+        }
         poll_fn(|cx| {
             self.shared
                 .conn
@@ -128,16 +147,21 @@ impl RSocket {
         .await;
     }
 
-    /// Opens a request with a slot for its inbound side (registered before any event for
-    /// it can be routed).
+    /// Opens a request with a slot for its inbound side, registered under the connection's
+    /// lock (before the relay can route any event for it; same lock order as the relay).
     async fn open(&self, request: Request) -> Result<StreamId, Error> {
         self.established().await;
-        let mut routes = self.routes();
-        let stream = self
-            .command(Command::Request(request))?
-            .expect("a stream id");
-        routes.open(stream);
-        Ok(stream)
+        let now = self.shared.conn.now();
+        let routes = &self.shared.routes;
+        self.shared
+            .conn
+            .with(|m| {
+                let stream = m.command(now, Command::Request(request))?;
+                let stream = stream.expect("a stream id");
+                routes::lock(routes).open(stream);
+                Ok(stream)
+            })
+            .map_err(Error::Usage)
     }
 
     /// Fire-and-forget: done once the request is handed to the connection.
@@ -245,16 +269,21 @@ impl RSocket {
         stream: StreamId,
         mut items: impl Stream<Item = Result<Payload, ResponderError>> + Unpin,
     ) -> Result<(), Error> {
+        let conn = &self.shared.conn;
+        // Whether the connection had room for another item at the last command.
+        let mut room = true;
         while let Some(item) = poll_fn(|cx| Pin::new(&mut items).poll_next(cx)).await {
             // Let the connection hold a few items for credit, then wait for room.
-            let room = poll_fn(|cx| {
-                self.shared.conn.poll_watch(cx, |m| {
-                    !m.has_stream(stream) || m.held_items(stream) < HELD_HIGH_WATER
+            if !room {
+                let watched = poll_fn(|cx| {
+                    conn.poll_watch(cx, |m| {
+                        !m.has_stream(stream) || m.held_items(stream) < HELD_HIGH_WATER
+                    })
                 })
-            })
-            .await;
-            if !room || !self.shared.conn.with(|m| m.has_stream(stream)) {
-                return Ok(()); // the stream (or the connection) is over
+                .await;
+                if !watched {
+                    return Ok(()); // the connection is over
+                }
             }
             let command = match item {
                 Ok(payload) => Command::Send {
@@ -269,7 +298,20 @@ impl RSocket {
                 },
             };
             let failed = matches!(command, Command::Error { .. });
-            self.command(command)?;
+            let now = conn.now();
+            // One lock per item: whether the stream lives, the item, and the room after it.
+            let sent = conn.with(|m| {
+                if !m.has_stream(stream) {
+                    return None;
+                }
+                let sent = m.command(now, command);
+                Some(sent.map(|_| m.held_items(stream) < HELD_HIGH_WATER))
+            });
+            match sent {
+                None => return Ok(()), // the stream is over
+                Some(Ok(has_room)) => room = has_room,
+                Some(Err(error)) => return Err(Error::Usage(error)),
+            }
             if failed {
                 return Ok(());
             }
@@ -278,36 +320,24 @@ impl RSocket {
         Ok(())
     }
 
-    /// The router: takes every event and sends it where it belongs; answers requests by
-    /// spawning the responder's handlers.
+    /// The router: takes what the relay hands it (SETUP, the peer's requests, metadata
+    /// push) in batches and answers each batch's ready answers under one lock. Once the
+    /// driver stopped, fetches what the machine still holds, then ends every stream.
     async fn route(self, responder: Arc<dyn Responder>) {
-        while let Some(event) = self.shared.conn.next_event().await {
-            match event {
-                Event::Setup(_) => {
-                    let _ = self.command(Command::AcceptSetup);
+        let inbox = Arc::clone(&self.shared.inbox);
+        let mut answers = Vec::new();
+        loop {
+            let batch = match poll_fn(|cx| inbox.poll_take(cx)).await {
+                Some(batch) => batch,
+                None => {
+                    self.shared.conn.sync_relay();
+                    match inbox.take_now() {
+                        Some(batch) => batch,
+                        None => break,
+                    }
                 }
-                Event::Request {
-                    stream,
-                    interaction,
-                    payload,
-                } => self.respond(&responder, stream, interaction, payload),
-                Event::Next { stream, payload } => self.routes().next(stream, payload),
-                Event::Complete { stream } => self.routes().end(stream, Ok(())),
-                Event::Error {
-                    stream,
-                    code,
-                    message,
-                } => self
-                    .routes()
-                    .end(stream, Err(Error::Stream { code, message })),
-                Event::Cancelled { stream } => self.routes().end(stream, Ok(())),
-                Event::MetadataPush(metadata) => responder.metadata_push(metadata),
-                Event::Closed(reason) => {
-                    let error = Error::closed(&self.shared.conn, reason);
-                    self.routes().close(error);
-                }
-                _ => {} // leases, tolerated violations
-            }
+            };
+            self.handle(batch, &responder, &mut answers);
         }
         let error = match self.shared.conn.driver_result() {
             Some(Err(error)) => Error::from_io(&error),
@@ -316,13 +346,45 @@ impl RSocket {
         self.routes().close(error);
     }
 
+    /// Handles one batch from the inbox; `answers` is scratch space.
+    fn handle(&self, batch: Batch, responder: &Arc<dyn Responder>, answers: &mut Vec<Command>) {
+        if batch.wake_driver {
+            self.shared.conn.wake_driver(); // it left events in the machine for want of room
+        }
+        for event in batch.events {
+            match event {
+                Event::Setup(_) => answers.push(Command::AcceptSetup),
+                Event::Request {
+                    stream,
+                    interaction,
+                    payload,
+                } => {
+                    if let Some(answer) = self.respond(responder, stream, interaction, payload) {
+                        answers.push(answer);
+                    }
+                }
+                Event::MetadataPush(metadata) => responder.metadata_push(metadata),
+                _ => {} // the relay routes everything else itself
+            }
+        }
+        if !answers.is_empty() {
+            let now = self.shared.conn.now();
+            self.shared.conn.with(|m| {
+                for answer in answers.drain(..) {
+                    let _ = m.command(now, answer); // the requester may have cancelled
+                }
+            });
+        }
+    }
+
+    /// Starts answering a request; returns the answer if the handler had it at once.
     fn respond(
         &self,
         responder: &Arc<dyn Responder>,
         stream: StreamId,
         interaction: Interaction,
         payload: Payload,
-    ) {
+    ) -> Option<Command> {
         let socket = self.internal();
         match interaction {
             Interaction::FireAndForget => {
@@ -330,29 +392,31 @@ impl RSocket {
                 if poll_now(&mut done).is_none() {
                     self.spawn(done);
                 }
+                None
             }
             Interaction::Response => {
-                let answer_with =
-                    move |socket: &RSocket, answer: Result<Payload, ResponderError>| {
-                        let command = match answer {
-                            Ok(payload) => Command::Send {
-                                stream,
-                                payload,
-                                complete: true,
-                            },
-                            Err(error) => Command::Error {
-                                stream,
-                                code: error.code,
-                                message: error.message,
-                            },
-                        };
-                        let _ = socket.command(command); // the requester may have cancelled
-                    };
-                // A handler that answers at once is answered here, without a task.
+                let answer_with = move |answer: Result<Payload, ResponderError>| match answer {
+                    Ok(payload) => Command::Send {
+                        stream,
+                        payload,
+                        complete: true,
+                    },
+                    Err(error) => Command::Error {
+                        stream,
+                        code: error.code,
+                        message: error.message,
+                    },
+                };
+                // A handler that answers at once is answered with the batch, without a task.
                 let mut answer = responder.request_response(payload);
                 match poll_now(&mut answer) {
-                    Some(result) => answer_with(self, result),
-                    None => self.spawn(async move { answer_with(&socket, answer.await) }),
+                    Some(result) => Some(answer_with(result)),
+                    None => {
+                        self.spawn(async move {
+                            let _ = socket.shared.conn.command(answer_with(answer.await));
+                        });
+                        None
+                    }
                 }
             }
             Interaction::Stream => {
@@ -360,18 +424,18 @@ impl RSocket {
                 self.spawn(async move {
                     let _ = socket.send_all(stream, items).await;
                 });
+                None
             }
-            Interaction::Channel { complete } => {
-                self.routes().open(stream);
-                if complete {
-                    self.routes().end(stream, Ok(()));
-                }
-                let window = self.shared.conn.with(|m| m.channel_window());
-                let inbound = PayloadStream::new(self.internal(), stream, Some(window), false);
+            Interaction::Channel { .. } => {
+                // The relay opened the inbound slot (and ended it if the requester had
+                // completed) before handing the request over.
+                let window = Some(self.shared.channel_window);
+                let inbound = PayloadStream::new(self.internal(), stream, window, false);
                 let items = responder.request_channel(payload, inbound);
                 self.spawn(async move {
                     let _ = socket.send_all(stream, items).await;
                 });
+                None
             }
         }
     }
@@ -397,92 +461,5 @@ impl Stream for StreamMap {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.0.as_mut().poll_next(cx).map(|item| item.map(Ok))
-    }
-}
-
-/// Items of one stream, as they arrive: a [`Stream`] of `Result<Payload, Error>` that ends
-/// after the peer completes it and yields one `Err` if it fails. As a requester's stream,
-/// reading it grants the peer more credit (half a window at a time); dropping it before
-/// the end cancels the stream.
-pub struct PayloadStream {
-    socket: RSocket,
-    stream: StreamId,
-    /// The credit window this side grants, if it grants (requester streams, and a
-    /// channel responder's inbound side).
-    window: Option<u32>,
-    /// We requested the stream: dropping it early cancels it.
-    requester: bool,
-    /// Grant this many more once this many were read.
-    refill: u32,
-    consumed: u32,
-    ended: bool,
-}
-
-impl std::fmt::Debug for PayloadStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PayloadStream")
-            .field("stream", &self.stream)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PayloadStream {
-    fn new(
-        socket: RSocket,
-        stream: StreamId,
-        window: Option<u32>,
-        requester: bool,
-    ) -> PayloadStream {
-        PayloadStream {
-            socket,
-            stream,
-            window,
-            requester,
-            refill: window.map_or(1, |w| (w / 2).max(1)),
-            consumed: 0,
-            ended: false,
-        }
-    }
-
-    /// The stream id.
-    pub fn id(&self) -> StreamId {
-        self.stream
-    }
-}
-
-impl Stream for PayloadStream {
-    type Item = Result<Payload, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.ended {
-            return Poll::Ready(None);
-        }
-        let stream = self.stream;
-        let polled = self.socket.routes().poll(stream, cx);
-        match &polled {
-            Poll::Ready(Some(Ok(_))) => {
-                if self.window.is_some_and(|w| w < MAX_REQUEST_N) {
-                    self.consumed += 1;
-                    if self.consumed >= self.refill {
-                        let n = std::mem::take(&mut self.consumed);
-                        let _ = self.socket.command(Command::RequestN { stream, n });
-                    }
-                }
-            }
-            Poll::Ready(_) => self.ended = true,
-            Poll::Pending => {}
-        }
-        polled
-    }
-}
-
-impl Drop for PayloadStream {
-    fn drop(&mut self) {
-        self.socket.routes().forget(self.stream);
-        if !self.ended && self.requester {
-            let _ = self.socket.command(Command::Cancel {
-                stream: self.stream,
-            });
-        }
     }
 }
