@@ -79,8 +79,8 @@ pub mod tokio;
 pub(crate) use tokio::TokioTimer;
 
 pub use clock::Clock;
-pub use handle::{Connection, TimedOut};
-pub use poll::{Driver, Timer, Transport};
 #[cfg(test)]
 pub(crate) use handle::lock_count as handle_lock_count;
+pub use handle::{Connection, TimedOut};
+pub use poll::{Driver, Timer, Transport};
 pub(crate) use relay::Relay;

@@ -7,14 +7,14 @@ mod close;
 #[cfg(feature = "testing")]
 mod conn;
 #[cfg(feature = "testing")]
-mod in_place;
-#[cfg(feature = "testing")]
 mod conversation;
 mod decode;
 #[cfg(all(feature = "testing", feature = "deflate"))]
 mod deflate;
 mod encode;
 mod errors;
+#[cfg(feature = "testing")]
+mod in_place;
 mod mask;
 #[cfg(feature = "testing")]
 mod streaming;
