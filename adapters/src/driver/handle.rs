@@ -401,6 +401,7 @@ impl<M: Machine> Connection<M> {
 
     /// Installs `relay` (see [`Relay`]) and lets it publish at once: the machine may already
     /// hold events for it, and its driver may be idle, or may have stopped already.
+    #[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
     pub(crate) fn set_relay(&self, mut relay: Box<dyn Relay<M>>) {
         {
             let mut state = self.lock();
@@ -416,6 +417,7 @@ impl<M: Machine> Connection<M> {
 
     /// Lets the relay move what the machine holds now, under the lock: how the application
     /// takes the last events once the driver has stopped and no longer does it.
+    #[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
     pub(crate) fn sync_relay(&self) {
         self.with(|_| ());
     }

@@ -83,4 +83,6 @@ pub use clock::Clock;
 pub(crate) use handle::lock_count as handle_lock_count;
 pub use handle::{Connection, TimedOut};
 pub use poll::{Driver, Timer, Transport};
+// The relays live in the protocol adapters, which need a runtime.
+#[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub(crate) use relay::Relay;
