@@ -377,24 +377,12 @@ struct Peer {
     conn: WsConnection,
     runtime: Runtime,
     deadline: Instant,
-    /// Over TLS, the socket `connect_with` returned: kept (unread) for as long as the peer,
-    /// whose events are read from its connection directly.
-    _socket: Option<wirestate::ws::WebSocket>,
 }
 
 impl Peer {
     /// Connects, starts the runtime's driver and waits for the handshake to complete.
     async fn open(runtime: Runtime, target: &Target, deadline: Instant) -> Result<Peer, String> {
-        #[cfg(feature = "tls")]
-        if target.secure {
-            return Peer::open_tls(runtime, target, deadline).await;
-        }
-        let machine = ws::Connection::client(
-            target.config,
-            wirestate::os_rng(),
-            &ClientRequest::new(target.authority.as_str(), target.path.as_str()),
-        )
-        .map_err(|error| format!("client request: {error}"))?;
+        let machine = Peer::machine(target)?;
         let wait = deadline.saturating_duration_since(Instant::now());
         let stream = TcpStream::connect_timeout(&target.addr, wait)
             .map_err(|error| format!("connecting to {}: {error}", target.addr))?;
@@ -404,60 +392,45 @@ impl Peer {
             conn,
             runtime,
             deadline,
-            _socket: None,
         };
         match peer.next().await {
             Ok(Event::Open { .. }) => Ok(peer),
-            Ok(other) => Err(format!("expected Open, got {}", describe(&other))),
-            Err(error) => Err(format!("upgrade handshake: {error}")),
+            Ok(other) => Err(peer
+                .tls_failure()
+                .unwrap_or_else(|| format!("expected Open, got {}", describe(&other)))),
+            Err(error) => Err(peer
+                .tls_failure()
+                .unwrap_or_else(|| format!("upgrade handshake: {error}"))),
         }
     }
 
-    /// Connects to the `wss://` target with the runtime's `connect_with` (TCP, TLS, then the
-    /// upgrade), which returns once the connection is open.
-    #[cfg(feature = "tls")]
-    async fn open_tls(
-        runtime: Runtime,
-        target: &Target,
-        deadline: Instant,
-    ) -> Result<Peer, String> {
-        let mut options = wirestate::ws::ClientOptions::default().config(target.config);
-        if let Some(tls) = &target.tls {
-            options = options.tls(tls.clone());
+    /// The client machine for `target`: for `wss://`, under TLS, as `connect_with` builds
+    /// it (this peer runs its own driver so that it can read the connection's events).
+    fn machine(target: &Target) -> Result<Wire<ws::Connection>, String> {
+        #[cfg(feature = "tls")]
+        if target.secure {
+            let mut options = wirestate::ws::ClientOptions::default().config(target.config);
+            if let Some(tls) = &target.tls {
+                options = options.tls(tls.clone());
+            }
+            let url = format!("wss://{}{}", target.authority, target.path);
+            return options
+                .machine(&url)
+                .map_err(|error| format!("a client for {url}: {error}"));
         }
-        let url = format!("wss://{}{}", target.authority, target.path);
-        let limit = deadline.saturating_duration_since(Instant::now());
-        let connected = match runtime {
-            Runtime::Smol => {
-                smol::future::or(
-                    async { Some(wirestate::ws::smol::connect_with(&url, &options).await) },
-                    async {
-                        smol::Timer::after(limit).await;
-                        None
-                    },
-                )
-                .await
-            }
-            Runtime::Tokio => {
-                tokio::time::timeout(limit, wirestate::ws::tokio::connect_with(&url, &options))
-                    .await
-                    .ok()
-            }
-            // Bounded by the TLS handshake timeout and the WebSocket's own timers.
-            Runtime::Blocking => Some(
-                wirestate::ws::blocking::connect_with(&url, &options)
-                    .map(wirestate::ws::blocking::WebSocket::into_async),
-            ),
-        };
-        let socket = connected
-            .ok_or_else(|| format!("not connected within the check's {CHECK_TIME:?}"))?
-            .map_err(|error| format!("connecting to {url}: {error}"))?;
-        Ok(Peer {
-            conn: socket.connection().clone(),
-            runtime,
-            deadline,
-            _socket: Some(socket),
-        })
+        let request = ClientRequest::new(target.authority.as_str(), target.path.as_str());
+        ws::Connection::client(target.config, wirestate::os_rng(), &request)
+            .map(Wire::plain)
+            .map_err(|error| format!("client request: {error}"))
+    }
+
+    /// Why TLS failed, if it did, as `connect_with` would report it.
+    fn tls_failure(&self) -> Option<String> {
+        #[cfg(feature = "tls")]
+        if let Some(error) = self.conn.with(|m| m.tls_error().cloned()) {
+            return Some(wirestate::ws::Error::Tls(error).to_string());
+        }
+        None
     }
 
     fn command(&self, command: Command) -> Result<(), String> {
@@ -558,11 +531,10 @@ impl Peer {
 /// on, for smol and tokio) and returns the application's handle.
 fn start_driver(
     runtime: Runtime,
-    machine: ws::Connection,
+    machine: Wire<ws::Connection>,
     stream: TcpStream,
 ) -> std::io::Result<WsConnection> {
     stream.set_nodelay(true)?;
-    let machine = Wire::plain(machine);
     // The drivers report how they stopped through the connection, so their tasks and
     // threads are detached.
     Ok(match runtime {

@@ -1,7 +1,7 @@
 //! How a WebSocket is set up: the URL, the client's request and the limits.
 
 use wirestate_core::http::ClientRequest;
-use wirestate_core::ws::Config;
+use wirestate_core::ws::{Config, Connection};
 
 use super::Error;
 
@@ -140,6 +140,15 @@ impl ClientOptions {
     pub fn tls(mut self, config: crate::tls::ClientConfig) -> Self {
         self.tls = Some(config);
         self
+    }
+
+    /// The client machine `connect_with` would run for `url`, under TLS for `wss://`, for
+    /// an application that runs its own driver over its own transport and consumes the
+    /// connection's events itself (a [`WebSocket`](super::WebSocket) takes them through
+    /// its halves' queues, so its [`connection`](super::WebSocket::connection) is not the
+    /// place to read events from).
+    pub fn machine(&self, url: &str) -> Result<crate::wire::Wire<Connection>, Error> {
+        super::handshake::client_machine(&WsUrl::parse(url)?, self, crate::os_rng())
     }
 
     /// The configuration a `wss://` connection uses: the one set, or the platform default
