@@ -2,12 +2,9 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::frame::{FrameHeader, MAX_CONTROL_PAYLOAD_LEN, MAX_HEADER_LEN};
+use super::frame::FrameHeader;
 use super::mask::apply_mask;
 use super::opcode::Opcode;
-
-/// Payloads up to this size (every control frame) take the one-copy path.
-const SMALL: usize = MAX_CONTROL_PAYLOAD_LEN;
 
 /// Appends one frame to `out`; with `mask` (client role) the payload is masked as it is
 /// copied.
@@ -42,21 +39,6 @@ pub(crate) fn write_compressed_frame(
 fn put(out: &mut BytesMut, mut header: FrameHeader, payload: &[u8], mask: Option<[u8; 4]>) {
     if let Some(key) = mask {
         header = header.with_mask(key);
-    }
-    if payload.len() <= SMALL {
-        // A small frame is built whole on the stack and appended with one copy.
-        let mut frame = [0u8; MAX_HEADER_LEN + SMALL];
-        let (head, _) = frame
-            .split_first_chunk_mut::<MAX_HEADER_LEN>()
-            .expect("room for a header");
-        let start = header.write_to(head);
-        let end = start + payload.len();
-        frame[start..end].copy_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut frame[start..end], key, 0);
-        }
-        out.extend_from_slice(&frame[..end]);
-        return;
     }
     out.reserve(header.encoded_len() + payload.len());
     header.encode(out);
