@@ -50,6 +50,22 @@ pub(crate) struct WholeFrame {
     pub(crate) text: bool,
 }
 
+impl WholeFrame {
+    /// Unmasks the frame's `payload` in place and checks it: whether it is a valid
+    /// message (UTF-8 for text, recognised as ASCII while unmasking when it is).
+    pub(crate) fn unmask_and_check(&self, payload: &mut [u8]) -> bool {
+        let ascii = match self.mask {
+            Some(key) if self.text => unmask_is_ascii(payload, key),
+            Some(key) => {
+                apply_mask(payload, key, 0);
+                false
+            }
+            None => self.text && payload.is_ascii(),
+        };
+        !self.text || ascii || core::str::from_utf8(payload).is_ok()
+    }
+}
+
 /// The frame being read.
 #[derive(Debug)]
 struct Frame {
@@ -230,20 +246,11 @@ impl Receiver {
         let payload = &data[frame.start..frame.end];
         self.reserve_for(payload.len() as u64);
         self.arena.extend_from_slice(payload);
-        let text = frame.text;
-        let ascii = match frame.mask {
-            Some(key) if text => unmask_is_ascii(&mut self.arena, key),
-            Some(key) => {
-                apply_mask(&mut self.arena, key, 0);
-                false
-            }
-            None => text && self.arena.is_ascii(),
-        };
-        if text && !ascii && core::str::from_utf8(&self.arena).is_err() {
+        if !frame.unmask_and_check(&mut self.arena) {
             return Err(ProtocolError::InvalidUtf8);
         }
         let payload = self.arena.take();
-        let message = match text {
+        let message = match frame.text {
             true => Message::Text(Text::from_checked(payload)),
             false => Message::Binary(payload),
         };

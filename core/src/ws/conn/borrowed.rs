@@ -7,7 +7,6 @@ use crate::Machine;
 use crate::time::Instant;
 use crate::ws::error::ProtocolError;
 use crate::ws::event::UsageError;
-use crate::ws::mask::{apply_mask, unmask_is_ascii};
 use crate::ws::opcode::Opcode;
 use crate::ws::text::TextRef;
 
@@ -94,23 +93,13 @@ impl Connection {
         };
         self.last_now = now;
         self.touch(now);
-        let payload = &mut data[frame.start..frame.end];
-        let ascii = match frame.mask {
-            Some(key) if frame.text => unmask_is_ascii(payload, key),
-            Some(key) => {
-                apply_mask(payload, key, 0);
-                false
-            }
-            None => frame.text && payload.is_ascii(),
-        };
+        let valid = frame.unmask_and_check(&mut data[frame.start..frame.end]);
         let data: &'a [u8] = data;
         let payload = &data[frame.start..frame.end];
-        let message = match frame.text {
-            false => MessageRef::Binary(payload),
-            true if ascii || core::str::from_utf8(payload).is_ok() => {
-                MessageRef::Text(TextRef::from_checked(payload))
-            }
-            true => {
+        let message = match (frame.text, valid) {
+            (false, _) => MessageRef::Binary(payload),
+            (true, true) => MessageRef::Text(TextRef::from_checked(payload)),
+            (true, false) => {
                 self.peer_fault(now, ProtocolError::InvalidUtf8);
                 return InPlace::Fed(data.len()); // nothing after a bad frame matters
             }
