@@ -38,6 +38,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
+use wirestate_tests::arg;
 
 const SERVERS: [&str; 4] = [
     "wirestate-smol",
@@ -54,14 +55,6 @@ const DEPTHS: [u64; 2] = [1, 16];
 const STALL: Duration = Duration::from_secs(10);
 
 type Socket = WebSocketStream<TcpStream>;
-
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == &format!("--{name}"))
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_string())
-}
 
 /// One server's figures for one case.
 #[derive(Clone, Debug, Default)]

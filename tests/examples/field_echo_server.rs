@@ -15,14 +15,7 @@
 
 use std::io::{self, Write};
 use std::net::TcpListener;
-
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == &format!("--{name}"))
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_string())
-}
+use wirestate_tests::arg;
 
 fn announce(listener: &TcpListener) -> io::Result<()> {
     let mut out = io::stdout().lock();
@@ -53,6 +46,15 @@ fn main() -> io::Result<()> {
     }
 }
 
+/// wirestate's echo, the same on either runtime. `send` only queues (it waits only above
+/// the high-water mark): the driver writes whatever is queued in one go.
+async fn echo(mut socket: wirestate::ws::WebSocket) -> Result<(), wirestate::ws::Error> {
+    while let Some(message) = socket.recv().await? {
+        socket.send(message).await?;
+    }
+    Ok(())
+}
+
 fn wirestate_smol(listener: TcpListener) -> io::Result<()> {
     use wirestate::ws::{self, ServerOptions};
     let options = ServerOptions::default();
@@ -62,16 +64,8 @@ fn wirestate_smol(listener: TcpListener) -> io::Result<()> {
         loop {
             let (stream, _) = listener.accept().await?;
             let options = options.clone();
-            smol::spawn(async move {
-                let mut socket = ws::smol::accept(stream, &options).await?;
-                // `send` only queues (it waits only above the high-water mark): the
-                // driver writes whatever is queued in one go.
-                while let Some(message) = socket.recv().await? {
-                    socket.send(message).await?;
-                }
-                Ok::<(), ws::Error>(())
-            })
-            .detach();
+            smol::spawn(async move { echo(ws::smol::accept(stream, &options).await?).await })
+                .detach();
         }
     })
 }
@@ -87,13 +81,7 @@ fn wirestate_tokio(listener: TcpListener) -> io::Result<()> {
         loop {
             let (stream, _) = listener.accept().await?;
             let options = options.clone();
-            tokio::spawn(async move {
-                let mut socket = ws::tokio::accept(stream, &options).await?;
-                while let Some(message) = socket.recv().await? {
-                    socket.send(message).await?;
-                }
-                Ok::<(), ws::Error>(())
-            });
+            tokio::spawn(async move { echo(ws::tokio::accept(stream, &options).await?).await });
         }
     })
 }

@@ -16,16 +16,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Barrier, Semaphore};
 use wirestate::core::ws::{CloseCode, Message};
 use wirestate::ws;
+use wirestate_tests::arg;
 
 const LIMIT: Duration = Duration::from_secs(120);
-
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == &format!("--{name}"))
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_string())
-}
 
 /// Resident memory of `pid` in bytes.
 fn rss(pid: &str) -> Option<u64> {

@@ -23,6 +23,16 @@ pub const LIMIT: Duration = Duration::from_secs(20);
 /// An upper bound on the rounds of any application loop.
 pub const MAX_ROUNDS: usize = 1_000_000;
 
+/// The value after `--name` on the command line, or `default`: options of the example
+/// binaries (the load generator, the field harness and its servers).
+pub fn arg(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == &format!("--{name}"))
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.to_string())
+}
+
 /// A reproducible pseudo-random byte pattern (xorshift64).
 pub fn pattern(len: usize, mut seed: u64) -> Vec<u8> {
     (0..len)
