@@ -3,7 +3,8 @@
 //!
 //! Shapes (docs: ../shared/docs/byte-channels.md §5):
 //! - bulk: 64 KiB `write_all` / 64 KiB `read` chunks through a 64 KiB pipe, writer and
-//!   reader as two futures on one thread; goal ≥ 1.1× the best peer.
+//!   reader as two futures on one thread; goal ≥ 1.1× the best peer. The run also times two
+//!   plain copies per chunk with no channel: the ceiling every contender is bound by.
 //! - bulk cross-thread: the same with the writer and the reader on two OS threads.
 //! - pairs: an 8-byte write (visible at once) followed by an 8-byte exact read, same task;
 //!   goal ≤ 20 ns per pair.
@@ -156,6 +157,21 @@ fn bulk_cross_thread(name: &str, total: usize) -> Duration {
         _ => unreachable!(),
     };
     assert_eq!(got, total, "{name} lost bytes");
+    start.elapsed()
+}
+
+/// The ceiling for any channel that copies in and copies out: two plain 64 KiB copies per
+/// chunk (writer's buffer to a ring-sized buffer, then to the reader's), no channel at all.
+fn two_copies(total: usize) -> Duration {
+    let data = pattern();
+    let mut ring = vec![0u8; CAPACITY];
+    let mut out = vec![0u8; CHUNK];
+    let start = Instant::now();
+    for _ in 0..total / CHUNK {
+        ring.copy_from_slice(black_box(&data));
+        out.copy_from_slice(black_box(&ring));
+        black_box(&mut out);
+    }
     start.elapsed()
 }
 
@@ -382,6 +398,17 @@ fn bulk(s: &Settings) {
         ),
         &same,
         1.1,
+    );
+    let ceiling = median(
+        (0..s.rounds)
+            .map(|_| gbps(two_copies(total)))
+            .collect::<Vec<_>>(),
+    );
+    let best_peer = same[1..].iter().cloned().fold(0.0, f64::max);
+    println!(
+        "  ceiling, two plain copies per chunk and no channel: {ceiling:.2} GB/s, \
+         {:.2}x the best peer (no copy-in/copy-out channel can beat this ratio)",
+        ceiling / best_peer
     );
     let in_place = compare(s.rounds, |n| bulk_in_place(n, total), gbps);
     report_throughput(

@@ -78,6 +78,44 @@ fn read_exact_larger_than_capacity_streams_through() {
     ));
 }
 
+/// Writes and reads of every small size (and some large ones) through an odd capacity, so
+/// that copies start at every offset and split at the ring's end, on two threads.
+#[test]
+fn mixed_sizes_wrap_the_ring_without_losing_a_byte() {
+    const SIZES: [usize; 9] = [1, 3, 7, 8, 13, 16, 17, 40, 300];
+    let data = pattern(200_000);
+    let (mut w, mut r) = byte_channel(PipeConfig::with_capacity(37).auto_flush(true));
+    let expected = data.clone();
+    let writer = std::thread::spawn(move || {
+        future::block_on(async move {
+            let mut rest = &data[..];
+            for size in SIZES.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let n = (*size).min(rest.len());
+                let written = w.write_available(&rest[..n]).await.unwrap();
+                rest = &rest[written..];
+            }
+            w.flush_and_close().await.unwrap();
+        })
+    });
+    let got = future::block_on(async move {
+        let mut got = Vec::with_capacity(expected.len());
+        let mut buf = [0u8; 300];
+        for size in SIZES.iter().rev().cycle() {
+            match r.read_available(&mut buf[..*size]).await.unwrap() {
+                0 => break,
+                n => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        assert_eq!(got, expected);
+        got.len()
+    });
+    writer.join().unwrap();
+    assert_eq!(got, 200_000);
+}
+
 #[test]
 fn await_content_above_capacity_is_an_error_not_a_hang() {
     future::block_on(async {

@@ -36,7 +36,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use atomic_waker::AtomicWaker;
-use wirestate_core::chan::{ByteSink, ByteSource, Cause, ChannelError, PipeConfig};
+use wirestate_core::chan::{ByteSink, ByteSource, Cause, ChannelError, PipeConfig, copy_bytes};
 
 const CANCELLED: u8 = 1;
 const CLOSED: u8 = 2;
@@ -271,6 +271,44 @@ impl RingWriter {
         self.shared.head.load(Ordering::Acquire) == self.tail
     }
 
+    /// The first `len` bytes of the free region, as the part up to the ring's end and the
+    /// part from its start (empty unless the region wraps). `len` is at most the free space.
+    #[inline]
+    fn free_slots(&mut self, len: usize) -> (&mut [u8], &mut [u8]) {
+        if len == 0 {
+            return (&mut [], &mut []);
+        }
+        let shared = &*self.shared;
+        let capacity = shared.capacity;
+        let base = shared.buffer();
+        let start = shared.index(self.end);
+        let first = len.min(capacity - start);
+        let second = len - first;
+        // SAFETY: `[end, end + len)` lies in the writer's free region (module docs): the
+        // reader released it with its last `head` store, loaded with acquire in
+        // `free_space`, and will not read it before a later `tail` store. `first` bytes
+        // from index `start` and `second` bytes from index 0 are that region, they do not
+        // overlap (the second part ends at the head's index, which is at most `start`),
+        // both lie inside the buffer, and the slices borrow `self` mutably, so no other
+        // slice of this half exists while they live.
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(base.add(start), first),
+                std::slice::from_raw_parts_mut(base, second),
+            )
+        }
+    }
+
+    /// Counts `n` freshly written bytes and publishes them if the flush rule says so.
+    #[inline]
+    fn wrote(&mut self, n: usize) {
+        self.end = self.shared.advance(self.end, n);
+        self.total_written += n as u64;
+        if self.auto_flush || self.unflushed() >= (self.shared.capacity / 2).max(1) {
+            self.publish();
+        }
+    }
+
     fn unflushed(&self) -> usize {
         self.shared.distance(self.tail, self.end)
     }
@@ -343,40 +381,38 @@ impl ByteSink for RingWriter {
         self.writable()?;
         let free = self.free_space();
         self.slot_free = free;
-        if free == 0 {
-            return Ok((&mut [], &mut []));
-        }
-        let shared = &*self.shared;
-        let capacity = shared.capacity;
-        let base = shared.buffer();
-        let start = shared.index(self.end);
-        let first = free.min(capacity - start);
-        let second = free - first;
-        // SAFETY: `[end, end + free)` is the writer's free region (module docs): the reader
-        // released it with its last `head` store, loaded with acquire in `free_space`, and
-        // will not read it before a later `tail` store. `first` bytes from index `start`
-        // and `second` bytes from index 0 are that region, they do not overlap (the second
-        // part ends at the head's index, which is at most `start`), both lie inside the
-        // buffer, and the slices borrow `self` mutably, so no other slice of this half
-        // exists while they live.
-        unsafe {
-            Ok((
-                std::slice::from_raw_parts_mut(base.add(start), first),
-                std::slice::from_raw_parts_mut(base, second),
-            ))
-        }
+        Ok(self.free_slots(free))
     }
 
     fn commit(&mut self, n: usize) -> Result<(), ChannelError> {
         self.writable()?;
         assert!(n <= self.slot_free, "commit past the free space");
         self.slot_free -= n;
-        self.end = self.shared.advance(self.end, n);
-        self.total_written += n as u64;
-        if self.auto_flush || self.unflushed() >= (self.shared.capacity / 2).max(1) {
-            self.publish();
-        }
+        self.wrote(n);
         Ok(())
+    }
+
+    /// The hot path of every write: one check, one load of `head`, the copy, the publish.
+    #[inline]
+    fn write(&mut self, data: &[u8]) -> Result<usize, ChannelError> {
+        self.writable()?;
+        let n = self.free_space().min(data.len());
+        if n == 0 {
+            return if data.is_empty() {
+                Ok(0)
+            } else {
+                Err(ChannelError::Blocked)
+            };
+        }
+        let (first, second) = self.free_slots(n);
+        let (a, b) = data[..n].split_at(first.len());
+        copy_bytes(first, a);
+        if !b.is_empty() {
+            // Only when the free space wraps: skipping it saves a memcpy call.
+            second.copy_from_slice(b);
+        }
+        self.wrote(n);
+        Ok(n)
     }
 
     fn free_space(&self) -> usize {
@@ -441,8 +477,11 @@ impl RingReader {
     }
 }
 
-impl ByteSource for RingReader {
-    fn readable(&self) -> Result<(&[u8], &[u8]), ChannelError> {
+impl RingReader {
+    /// The published end, after checking for cancellation. Records whether the writer had
+    /// closed, read before `tail` so that "ended" covers every byte the writer wrote.
+    #[inline]
+    fn published(&self) -> Result<usize, ChannelError> {
         let shared = &*self.shared;
         let flags = shared.flags.load(Ordering::Acquire);
         if flags & CANCELLED != 0 {
@@ -451,23 +490,61 @@ impl ByteSource for RingReader {
         self.ended.set(flags & CLOSED != 0);
         let tail = shared.tail.load(Ordering::Acquire);
         self.seen_tail.set(tail);
-        let len = shared.distance(self.head, tail);
+        Ok(tail)
+    }
+
+    /// The first `len` unread bytes, as the part up to the ring's end and the part from its
+    /// start (empty unless they wrap). `len` is at most what `published` showed.
+    #[inline]
+    fn unread(&self, len: usize) -> (&[u8], &[u8]) {
+        let shared = &*self.shared;
         let Some(base) = shared.base().filter(|_| len > 0) else {
-            return Ok((&[], &[]));
+            return (&[], &[]);
         };
         let start = shared.index(self.head);
         let first = len.min(shared.capacity - start);
-        // SAFETY: `[head, tail)` is the reader's region (module docs): the writer wrote it
-        // before its release store of `tail`, which the acquire load above observed, and
-        // will not write it again before a later `head` store, which only `consume` (taking
-        // `&mut self`, so not while these slices live) makes. `first` bytes from `start`
-        // and `len - first` from 0 lie inside the buffer and do not overlap.
+        // SAFETY: `[head, head + len)` lies in the reader's region (module docs): the writer
+        // wrote it before its release store of `tail`, which `published` observed with
+        // acquire, and will not write it again before a later `head` store, which only
+        // `consume` (taking `&mut self`, so not while these slices live) makes. `first`
+        // bytes from `start` and `len - first` from 0 lie inside the buffer and do not
+        // overlap.
         unsafe {
-            Ok((
+            (
                 std::slice::from_raw_parts(base.add(start), first),
                 std::slice::from_raw_parts(base, len - first),
-            ))
+            )
         }
+    }
+}
+
+impl ByteSource for RingReader {
+    fn readable(&self) -> Result<(&[u8], &[u8]), ChannelError> {
+        let tail = self.published()?;
+        Ok(self.unread(self.shared.distance(self.head, tail)))
+    }
+
+    /// The hot path of every read: one check, one load of `tail`, the copy, the release.
+    #[inline]
+    fn read(&mut self, dst: &mut [u8]) -> Result<usize, ChannelError> {
+        let tail = self.published()?;
+        let n = self.shared.distance(self.head, tail).min(dst.len());
+        if n == 0 {
+            return if dst.is_empty() || self.ended.get() {
+                Ok(0)
+            } else {
+                Err(ChannelError::Blocked)
+            };
+        }
+        let (a, b) = self.unread(n);
+        let (front, back) = dst[..n].split_at_mut(a.len());
+        copy_bytes(front, a);
+        if !b.is_empty() {
+            // Only when the bytes wrap: skipping it saves a memcpy call.
+            back.copy_from_slice(b);
+        }
+        self.consume(n);
+        Ok(n)
     }
 
     fn consume(&mut self, n: usize) {

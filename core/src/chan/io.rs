@@ -313,20 +313,33 @@ typed_access! {
 impl<S: ByteSource> TypedRead for S {}
 impl<S: ByteSink> TypedWrite for S {}
 
-/// Copies `src` into `dst` (equal lengths). Typed values and small frames are a few bytes:
-/// for those, fixed-size moves beat a call into `memcpy`.
+/// Copies `src` into `dst` (equal lengths), like `copy_from_slice`. Typed values and small
+/// frames are a few bytes: for those, fixed-size moves beat a call into `memcpy`. Public for
+/// channel implementations outside this crate (the adapters' lock-free ring).
+///
+/// # Panics
+/// If the lengths differ.
 #[inline]
-fn copy_bytes(dst: &mut [u8], src: &[u8]) {
-    if src.len() <= 16 {
-        let mut i = 0;
-        while i + 8 <= src.len() {
-            dst[i..i + 8].copy_from_slice(&src[i..i + 8]);
-            i += 8;
+pub fn copy_bytes(dst: &mut [u8], src: &[u8]) {
+    assert_eq!(dst.len(), src.len(), "copy_bytes needs equal lengths");
+    // Two overlapping fixed-size moves cover any length between the size and twice it. No
+    // loop: LLVM turns a copy loop back into a `memcpy` call.
+    let n = src.len();
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
         }
-        for (d, s) in dst[i..].iter_mut().zip(&src[i..]) {
-            *d = *s;
+        4..=7 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..].copy_from_slice(&src[n - 4..]);
         }
-    } else {
-        dst.copy_from_slice(src);
+        8..=16 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        }
+        _ => dst.copy_from_slice(src),
     }
 }

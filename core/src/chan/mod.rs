@@ -22,7 +22,7 @@ mod ring;
 
 pub use duplex::{DEFAULT_MAX_TRANSMIT, Duplex, DuplexCommand, DuplexConfig, DuplexEvent};
 pub use error::{Cause, ChannelError};
-pub use io::{ByteSink, ByteSource, TypedRead, TypedWrite};
+pub use io::{ByteSink, ByteSource, TypedRead, TypedWrite, copy_bytes};
 pub use line::{Delimited, LineEnding, LineReader};
 pub use pipe::{DEFAULT_CAPACITY, Pipe, PipeConfig};
 

@@ -2259,3 +2259,21 @@ fn two_duplexes_carry_a_large_payload_with_backpressure() {
     assert!(a.is_transmit_closed());
     assert!(b.inbound().is_closed_for_read());
 }
+
+// ==== copy_bytes ==========================================================================
+
+#[test]
+fn copy_bytes_copies_every_length_exactly() {
+    let src: Vec<u8> = (1..=40).collect();
+    for len in 0..=src.len() {
+        let mut dst = vec![0u8; len];
+        super::copy_bytes(&mut dst, &src[..len]);
+        assert_eq!(dst, &src[..len], "length {len}");
+    }
+}
+
+#[test]
+#[should_panic(expected = "equal lengths")]
+fn copy_bytes_refuses_unequal_lengths() {
+    super::copy_bytes(&mut [0u8; 4], &[1, 2, 3]);
+}
