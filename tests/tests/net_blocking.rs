@@ -108,6 +108,53 @@ fn bulk_transfer_both_ways() {
     });
 }
 
+/// Small writes gather in the channel, large or auto-flushed ones on an empty channel go to
+/// the socket from the writing thread: the peer must see every byte in the order written.
+#[test]
+fn writes_through_the_ring_and_past_it_keep_their_order() {
+    bounded("mixed writes", || {
+        let server = a_socket(Blocking).tcp().bind("127.0.0.1:0").unwrap();
+        let addr = server.local_addr();
+        let sink = thread::spawn(move || {
+            let mut got = Vec::new();
+            let socket = server.accept().unwrap();
+            let mut input = socket.open_read_channel().unwrap();
+            input.blocking().read_to_end(&mut got).unwrap();
+            got
+        });
+        let data = pattern(3 << 20, 11);
+        let socket = a_socket(Blocking).tcp().connect(addr).unwrap();
+        let mut output = socket.open_write_channel(false).unwrap();
+        let (mut rest, mut round) = (&data[..], 0usize);
+        while !rest.is_empty() {
+            // Sizes from a byte to twice the channel's capacity; every third round flushes,
+            // every fifth switches auto-flush.
+            let size = [1, 700, 33_000, 70_000, 5, 131_072, 64][round % 7].min(rest.len());
+            let mut view = output.blocking();
+            view.write_all(&rest[..size]).unwrap();
+            if round % 3 == 0 {
+                view.flush().unwrap();
+            }
+            if round % 5 == 0 {
+                let on = !output.auto_flush();
+                output.set_auto_flush(on);
+            }
+            rest = &rest[size..];
+            round += 1;
+        }
+        assert_eq!(output.total_written(), data.len() as u64);
+        output.blocking().flush().unwrap();
+        output.close().unwrap();
+        let got = join_within("sink", sink);
+        assert!(
+            got == data,
+            "{} of {} bytes, not in order",
+            got.len(),
+            data.len()
+        );
+    });
+}
+
 #[test]
 fn many_concurrent_clients() {
     const CLIENTS: usize = 30;

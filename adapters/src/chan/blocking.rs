@@ -89,7 +89,7 @@ impl<'a> BlockingWriter<'a> {
     /// reader afterwards (`write_all` followed by `flush` waits for it).
     pub fn write_all_published(&mut self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
-            let n = block_on_poll(|cx| self.writer.poll_write_available(cx, data))?;
+            let n = self.write(data)?;
             data = &data[n..];
         }
         block_on_poll(|cx| self.writer.poll_flush_now(cx))
@@ -98,10 +98,83 @@ impl<'a> BlockingWriter<'a> {
 
 impl Write for BlockingWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // A blocking socket's channel: with the ring empty, the socket takes the bytes from
+        // this thread, as a plain `TcpStream` would.
+        if let Some(done) = self.writer.try_write_through(buf) {
+            return done;
+        }
         block_on_poll(|cx| self.writer.poll_write_available(cx, buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
         block_on_poll(|cx| self.writer.poll_flush_delivered(cx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{self, Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    use super::super::{PipeConfig, WriteThrough, byte_channel};
+
+    /// A write-through sink that records what it took, or fails with `fail`.
+    #[derive(Default)]
+    struct Recorder {
+        taken: Mutex<Vec<u8>>,
+        fail: Option<io::ErrorKind>,
+    }
+
+    impl WriteThrough for Recorder {
+        fn write_through(&self, buf: &[u8]) -> io::Result<usize> {
+            if let Some(kind) = self.fail {
+                return Err(kind.into());
+            }
+            self.taken.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    fn due_writes_on_an_empty_ring_skip_it_and_others_keep_their_order() {
+        let sink = Arc::new(Recorder::default());
+        let (mut writer, mut reader) = byte_channel(PipeConfig::with_capacity(64));
+        writer.set_write_through(sink.clone());
+
+        // Without auto-flush, a small write gathers in the ring until a flush.
+        writer.blocking().write_all(b"small").unwrap();
+        assert!(sink.taken.lock().unwrap().is_empty());
+        // The ring holds bytes: a large write must queue behind them.
+        writer.blocking().write_all(&[1; 40]).unwrap();
+        assert!(sink.taken.lock().unwrap().is_empty());
+        let mut queued = [0u8; 45];
+        reader.blocking().read_exact(&mut queued).unwrap();
+        assert_eq!(&queued[..5], b"small");
+
+        // The ring is empty again: half the capacity or more goes straight through.
+        writer.blocking().write_all(&[2; 32]).unwrap();
+        assert_eq!(*sink.taken.lock().unwrap(), [2; 32]);
+        // With auto-flush every write is due at once.
+        writer.set_auto_flush(true);
+        writer.blocking().write_all(b"tiny").unwrap();
+        assert_eq!(&sink.taken.lock().unwrap()[32..], b"tiny");
+        assert_eq!(writer.total_written(), 5 + 40 + 32 + 4);
+        assert_eq!(reader.available_for_read(), 0);
+    }
+
+    #[test]
+    fn a_failed_write_through_cancels_the_channel_with_its_error() {
+        let sink = Arc::new(Recorder {
+            fail: Some(io::ErrorKind::ConnectionReset),
+            ..Recorder::default()
+        });
+        let (mut writer, mut reader) = byte_channel(PipeConfig::with_capacity(64).auto_flush(true));
+        writer.set_write_through(sink);
+        let error = writer.blocking().write(b"lost").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
+        let again = writer.blocking().write(b"again").unwrap_err();
+        assert_eq!(again.kind(), io::ErrorKind::ConnectionReset);
+        let seen = reader.blocking().read(&mut [0u8; 4]).unwrap_err();
+        assert_eq!(seen.kind(), io::ErrorKind::ConnectionReset);
     }
 }

@@ -49,6 +49,8 @@ pub use wirestate_core::chan::{
     Cause, ChannelError, DEFAULT_CAPACITY, Delimited, LineEnding, PipeConfig,
 };
 pub use writer::ByteWriter;
+#[cfg(any(feature = "blocking", test))]
+pub(crate) use writer::WriteThrough;
 
 /// A bounded byte channel: bytes written to the [`ByteWriter`] are read, in order, from the
 /// [`ByteReader`]. Allocates the shared state now and the buffer on the first write.

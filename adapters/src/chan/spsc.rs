@@ -271,6 +271,16 @@ impl RingWriter {
         self.shared.head.load(Ordering::Acquire) == self.tail
     }
 
+    /// Whether every written byte was published and taken: the ring is empty.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.end == self.tail && self.is_drained()
+    }
+
+    /// Counts bytes that went to the reader's destination without passing the ring.
+    pub(crate) fn count_written_through(&mut self, n: usize) {
+        self.total_written += n as u64;
+    }
+
     /// The first `len` bytes of the free region, as the part up to the ring's end and the
     /// part from its start (empty unless the region wraps). `len` is at most the free space.
     #[inline]

@@ -2,11 +2,12 @@
 
 use std::future::poll_fn;
 use std::io;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use wirestate_core::chan::{ByteSink, Cause, ChannelError, TypedWrite};
 
-use super::io_error::{Side, to_io_error};
+use super::io_error::{Side, cause_like, to_io_error};
 use super::spsc::{RingWriter, into_io};
 
 /// The write half of a byte channel (Ktor's `ByteWriteChannel`).
@@ -18,14 +19,68 @@ use super::spsc::{RingWriter, into_io};
 /// Implements `futures_io::AsyncWrite` (`poll_flush` publishes, `poll_close` closes
 /// gracefully) and, with the `tokio` feature, `tokio::io::AsyncWrite`. Dropping the writer
 /// closes the channel gracefully: the reader drains, then sees the end.
-#[derive(Debug)]
 pub struct ByteWriter {
     ring: RingWriter,
+    /// Where the blocking view writes itself while the ring is empty (a blocking socket).
+    through: Option<Arc<dyn WriteThrough>>,
+}
+
+impl std::fmt::Debug for ByteWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByteWriter")
+            .field("ring", &self.ring)
+            .field("write_through", &self.through.is_some())
+            .finish()
+    }
+}
+
+/// The destination a channel's reader forwards to, which a blocking writer may write to
+/// itself: a blocking socket's stream, whose write pump would otherwise take the bytes on
+/// another thread. Skipping that hand-off matters most where threads outnumber cores.
+pub(crate) trait WriteThrough: Send + Sync {
+    /// Writes some of `buf`, blocking until the destination takes at least one byte.
+    fn write_through(&self, buf: &[u8]) -> io::Result<usize>;
 }
 
 impl ByteWriter {
     pub(crate) fn new(ring: RingWriter) -> Self {
-        ByteWriter { ring }
+        ByteWriter {
+            ring,
+            through: None,
+        }
+    }
+
+    /// Lets the blocking view write to `sink` itself while the ring is empty.
+    #[cfg(any(feature = "blocking", test))]
+    pub(crate) fn set_write_through(&mut self, sink: Arc<dyn WriteThrough>) {
+        self.through = Some(sink);
+    }
+
+    /// For the blocking view: writes some of `buf` straight to the write-through sink when
+    /// that keeps the byte order and the flush rule, `None` otherwise (use the ring).
+    ///
+    /// The ring must be empty: every byte written before was consumed, so the reader (the
+    /// socket's write pump) has finished writing it and is idle. And the bytes must be due
+    /// at once: with auto-flush, or a write of half the capacity or more, which the ring
+    /// would publish at once anyway; smaller writes without auto-flush still gather in the
+    /// ring until a flush.
+    pub(crate) fn try_write_through(&mut self, buf: &[u8]) -> Option<io::Result<usize>> {
+        let sink = self.through.as_ref()?;
+        let due = self.ring.is_auto_flush() || buf.len() >= self.ring.capacity() / 2;
+        if buf.is_empty() || !due || !self.ring.is_idle() || self.ring.is_closed_for_write() {
+            return None;
+        }
+        Some(match sink.write_through(buf) {
+            Ok(n) => {
+                self.ring.count_written_through(n);
+                Ok(n)
+            }
+            Err(error) => {
+                // As the pump would: both sides now report the socket's error.
+                self.ring.cancel(cause_like(&error));
+                Err(error)
+            }
+        })
     }
 
     fn poll_ring<T>(

@@ -182,6 +182,7 @@ fn start<S: Stream>(
     let handle = stream.duplicate()?;
     let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
     let io = |stream| StdIo { stream, timeout };
+    socket.set_write_through(Arc::new(io(Arc::clone(&stream))));
     let read = pump::read_pump(io(Arc::clone(&stream)), ends.inbound, no_deadline());
     let write = pump::write_pump(io(Arc::clone(&stream)), ends.outbound, no_deadline());
     let spawned =
@@ -261,13 +262,17 @@ impl<S: Stream> PollRead for StdIo<S> {
 
 impl<S: Stream> PollWrite for StdIo<S> {
     fn poll_write(&mut self, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Poll::Ready(blocking("write", self.timeout, || {
-            self.stream.write_some(buf)
-        }))
+        Poll::Ready(crate::chan::WriteThrough::write_through(self, buf))
     }
 
     fn poll_shutdown(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.stream.shutdown(Shutdown::Write))
+    }
+}
+
+impl<S: Stream> crate::chan::WriteThrough for StdIo<S> {
+    fn write_through(&self, buf: &[u8]) -> io::Result<usize> {
+        blocking("write", self.timeout, || self.stream.write_some(buf))
     }
 }
 

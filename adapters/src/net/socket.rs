@@ -157,6 +157,20 @@ impl Socket {
         Ok((self.open_read_channel()?, self.open_write_channel(false)?))
     }
 
+    /// Lets the write channel's blocking view write to `sink` itself while its ring is
+    /// empty (blocking sockets, whose pumps are threads).
+    #[cfg(feature = "blocking")]
+    pub(crate) fn set_write_through(&self, sink: std::sync::Arc<dyn crate::chan::WriteThrough>) {
+        if let Some(writer) = self
+            .write
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_mut()
+        {
+            writer.set_write_through(sink);
+        }
+    }
+
     /// Another descriptor for the same socket (for a socket layered on this one).
     #[cfg(feature = "tls")]
     pub(crate) fn duplicate_handle(&self) -> io::Result<socket2::Socket> {
