@@ -15,16 +15,19 @@ const MAX_CHUNK: usize = 64 * 1024;
 /// buffer is reused in place. While the current one is busy, the spare (whose messages are
 /// likely gone by then) takes over, so a steady stream of messages needs no allocation.
 /// A message larger than [`MAX_CHUNK`] gets a buffer of its own, released with it.
+///
+/// Sizes are `u32` (saturating): only buffers up to [`MAX_CHUNK`] are compared or kept as
+/// the spare, and the narrow fields keep a connection's state small.
 #[derive(Debug, Default)]
 pub(crate) struct Arena {
     current: BytesMut,
     /// The size `current` was allocated with.
-    current_size: usize,
+    current_size: u32,
     spare: BytesMut,
     /// The size `spare` was allocated with.
-    spare_size: usize,
+    spare_size: u32,
     /// The size of the next fresh buffer.
-    chunk: usize,
+    chunk: u32,
     /// `current` was sized for one large message: do not keep it once that is split off.
     oversized: bool,
 }
@@ -41,17 +44,17 @@ impl Arena {
             core::mem::swap(&mut self.current_size, &mut self.spare_size);
             return;
         }
-        self.chunk = self.chunk.clamp(FIRST_CHUNK, MAX_CHUNK);
+        self.chunk = self.chunk.clamp(FIRST_CHUNK as u32, MAX_CHUNK as u32);
         // Doubling what a growing message holds keeps reassembly linear.
         let size = need
             .max(self.current.len())
-            .max(self.chunk)
+            .max(self.chunk as usize)
             .min(limit)
             .max(need);
         self.oversized = size > MAX_CHUNK;
         if self.current.is_empty() {
             let busy = core::mem::replace(&mut self.current, BytesMut::with_capacity(size));
-            let busy_size = core::mem::replace(&mut self.current_size, size);
+            let busy_size = core::mem::replace(&mut self.current_size, narrow(size));
             // Keep the larger of the two as the spare: small early buffers die out.
             if !self.oversized && busy_size >= self.spare_size {
                 self.spare = busy;
@@ -59,15 +62,15 @@ impl Arena {
             }
         } else {
             self.current.reserve(size);
-            self.current_size = self.current.capacity();
+            self.current_size = narrow(self.current.capacity());
         }
-        self.chunk = (self.chunk * 2).min(MAX_CHUNK);
+        self.chunk = (self.chunk * 2).min(MAX_CHUNK as u32);
     }
 
     /// Bytes allocated for both buffers (as sized when allocated).
     #[cfg(test)]
     pub(crate) fn allocated(&self) -> usize {
-        self.current_size + self.spare_size
+        self.current_size as usize + self.spare_size as usize
     }
 
     /// Splits off the first `len` bytes (a piece of a message delivered in pieces).
@@ -83,6 +86,11 @@ impl Arena {
         }
         message
     }
+}
+
+/// A buffer size as stored: exact up to 4 GiB, saturated beyond (such a buffer is never kept).
+fn narrow(size: usize) -> u32 {
+    u32::try_from(size).unwrap_or(u32::MAX)
 }
 
 impl Deref for Arena {

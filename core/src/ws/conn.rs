@@ -10,6 +10,7 @@
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 
@@ -51,7 +52,7 @@ enum HandshakeTimer {
     Unarmed,
     /// The handshake must be complete by then.
     At(Instant),
-    /// No timer (disabled, or the handshake is over).
+    /// No timer (disabled).
     Off,
 }
 
@@ -59,16 +60,30 @@ enum HandshakeTimer {
 /// open connection does not carry it.
 #[derive(Debug)]
 enum Phase {
-    /// Client: the request is sent; reading the response head.
-    ClientHandshake(Box<ClientOpening>),
-    /// Server: reading the request head.
-    ServerHandshake(Box<HeadBuffer>),
-    /// Server: the application decides on this request.
-    AwaitingDecision(Box<Decision>),
+    /// The upgrade handshake.
+    Handshake(Box<Handshake>),
     /// Frames flow.
     Open,
     /// Over; `Event::Closed` has been queued.
     Closed,
+}
+
+/// The upgrade handshake: its timer, and how far it got.
+#[derive(Debug)]
+struct Handshake {
+    timer: HandshakeTimer,
+    stage: Stage,
+}
+
+/// How far the upgrade handshake got.
+#[derive(Debug)]
+enum Stage {
+    /// Client: the request is sent; reading the response head.
+    Client(ClientOpening),
+    /// Server: reading the request head.
+    Server(HeadBuffer),
+    /// Server: the application decides on this request.
+    Decision(Decision),
 }
 
 /// A client's handshake: the request it sent, and the response head as it arrives.
@@ -88,10 +103,15 @@ struct Decision {
 
 /// A WebSocket connection (RFC 6455) as a [`Machine`]: feed it the transport's bytes,
 /// drain frames and events. Pong replies and the close echo are automatic.
+///
+/// An open connection keeps at most 256 bytes of state besides its buffers: what most
+/// connections never need (the handshake, timers, the closing handshake, a frame split
+/// across reads, permessage-deflate) is boxed only once needed, and the [`Config`] is
+/// shared (see [`server_shared`](Connection::server_shared)).
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
-    config: Config,
+    config: Arc<Config>,
     /// A client's masking keys (RFC 6455 §5.3); a server never masks and keeps none.
     masks: Option<Box<Rng>>,
     phase: Phase,
@@ -100,40 +120,58 @@ pub struct Connection {
     events: VecDeque<Event>,
     /// What queued events cost (payload plus [`EVENT_COST`]); input stops while they pile up.
     queued_bytes: usize,
-    /// Ping and pong events in `events`.
-    queued_control_events: usize,
+    /// Ping and pong events in `events` (at most [`MAX_QUEUED_CONTROL_EVENTS`]).
+    queued_control_events: u8,
     close_sent: bool,
-    close_received: Option<(Option<CloseCode>, String)>,
     /// No frame will be written any more: the transport's write half may close.
     transmit_closed: bool,
     /// Once `out` is drained the transport may be dropped.
     done: bool,
     /// `Event::Closed` has been queued.
     closed_reported: bool,
-    /// After an abortive end: keep reading (and dropping) input until the peer's end or
-    /// this deadline, so that closing the socket with unread input does not send a reset,
-    /// which can make the peer's kernel discard our last frames before it reads them.
-    linger_deadline: Option<Instant>,
     eof: bool,
-    handshake_timer: HandshakeTimer,
-    close_deadline: Option<Instant>,
-    next_ping: Option<Instant>,
-    pong_deadline: Option<Instant>,
-    idle_deadline: Option<Instant>,
-    ping_count: u64,
-    /// A peer fault found while the application may still be answering messages: it fails
-    /// the connection once the application comes back to an empty event queue, so that its
-    /// answers go out before the close frame (Autobahn 3.x, 4.x, 5.15).
-    deferred_fault: Option<ProtocolError>,
     /// Messages were handed to the application, which has not come back to an empty queue
     /// since: it may still be answering them.
     answering: bool,
     /// The latest time seen, for a deferred failure.
     last_now: Instant,
+    /// The idle and ping timers, while open and configured (boxed: most connections use
+    /// neither).
+    timers: Option<Box<Timers>>,
+    /// The closing handshake and the end, once begun (boxed: needed once, at the end).
+    closing: Option<Box<Closing>>,
     /// permessage-deflate's sending side, once negotiated (boxed: most connections never
     /// compress).
     #[cfg(feature = "deflate")]
     compressing: Option<Box<Compressing>>,
+}
+
+/// The timers an open connection runs when configured to.
+#[derive(Debug, Default)]
+struct Timers {
+    /// When to start the closing handshake for lack of input.
+    idle_deadline: Option<Instant>,
+    next_ping: Option<Instant>,
+    pong_deadline: Option<Instant>,
+    /// Pings sent; the next one's payload.
+    ping_count: u64,
+}
+
+/// How the connection ends.
+#[derive(Debug, Default)]
+struct Closing {
+    /// The peer's close frame.
+    received: Option<(Option<CloseCode>, String)>,
+    /// How long to wait for the peer's close frame (or FIN) once ours is sent.
+    deadline: Option<Instant>,
+    /// After an abortive end: keep reading (and dropping) input until the peer's end or
+    /// this deadline, so that closing the socket with unread input does not send a reset,
+    /// which can make the peer's kernel discard our last frames before it reads them.
+    linger_deadline: Option<Instant>,
+    /// A peer fault found while the application may still be answering messages: it fails
+    /// the connection once the application comes back to an empty event queue, so that its
+    /// answers go out before the close frame (Autobahn 3.x, 4.x, 5.15).
+    deferred_fault: Option<ProtocolError>,
 }
 
 /// permessage-deflate's sending side.
@@ -153,8 +191,13 @@ struct Compressing {
 
 impl Connection {
     /// A client connection; its upgrade request is the first transmit.
-    pub fn client(
-        config: Config,
+    pub fn client(config: Config, rng: Rng, request: &ClientRequest) -> Result<Self, UsageError> {
+        Connection::client_shared(Arc::new(config), rng, request)
+    }
+
+    /// A client connection with a configuration shared with other connections.
+    pub fn client_shared(
+        config: Arc<Config>,
         mut rng: Rng,
         request: &ClientRequest,
     ) -> Result<Self, UsageError> {
@@ -171,53 +214,106 @@ impl Connection {
             None => request,
         };
         let handshake = request.build(&mut rng).map_err(UsageError::Handshake)?;
-        let mut connection = Connection::new(Role::Client, config, Some(Box::new(rng)));
-        connection.out.extend_from_slice(handshake.request());
-        let head = HeadBuffer::new(connection.config.max_head);
-        connection.phase = Phase::ClientHandshake(Box::new(ClientOpening { handshake, head }));
+        let head = HeadBuffer::new(config.max_head);
+        let stage = Stage::Client(ClientOpening { handshake, head });
+        let mut connection = Connection::new(Role::Client, config, Some(Box::new(rng)), stage);
+        if let Phase::Handshake(handshake) = &connection.phase {
+            if let Stage::Client(opening) = &handshake.stage {
+                connection
+                    .out
+                    .extend_from_slice(opening.handshake.request());
+            }
+        }
         Ok(connection)
     }
 
     /// A server connection, waiting for the client's upgrade request. `_rng` is not kept:
     /// a server never masks (taking one keeps both roles' constructors alike).
-    pub fn server(config: Config, _rng: Rng) -> Self {
-        Connection::new(Role::Server, config, None)
+    pub fn server(config: Config, rng: Rng) -> Self {
+        Connection::server_shared(Arc::new(config), rng)
     }
 
-    fn new(role: Role, config: Config, masks: Option<Box<Rng>>) -> Self {
+    /// A server connection with a configuration shared with other connections: a server
+    /// accepting many connections keeps one [`Config`] for all of them.
+    pub fn server_shared(config: Arc<Config>, _rng: Rng) -> Self {
+        let stage = Stage::Server(HeadBuffer::new(config.max_head));
+        Connection::new(Role::Server, config, None, stage)
+    }
+
+    fn new(role: Role, config: Arc<Config>, masks: Option<Box<Rng>>, stage: Stage) -> Self {
         let rules = FrameRules::new(role).with_max_payload_len(config.max_frame_size as u64);
+        let timer = match config.handshake_timeout {
+            Some(_) => HandshakeTimer::Unarmed,
+            None => HandshakeTimer::Off,
+        };
         Connection {
             role,
             config,
             masks,
-            phase: Phase::ServerHandshake(Box::new(HeadBuffer::new(config.max_head))),
-            receiver: Receiver::new(rules, config.max_message_size, config.piece_size),
+            phase: Phase::Handshake(Box::new(Handshake { timer, stage })),
+            receiver: Receiver::new(rules),
             out: BytesMut::new(),
             events: VecDeque::new(),
             queued_bytes: 0,
             queued_control_events: 0,
             close_sent: false,
-            close_received: None,
             transmit_closed: false,
             done: false,
             closed_reported: false,
-            linger_deadline: None,
             eof: false,
-            handshake_timer: match config.handshake_timeout {
-                Some(_) => HandshakeTimer::Unarmed,
-                None => HandshakeTimer::Off,
-            },
-            close_deadline: None,
-            next_ping: None,
-            pong_deadline: None,
-            idle_deadline: None,
-            ping_count: 0,
-            deferred_fault: None,
             answering: false,
             last_now: Instant::ZERO,
+            timers: None,
+            closing: None,
             #[cfg(feature = "deflate")]
             compressing: None,
         }
+    }
+
+    /// The handshake state, during the handshake.
+    fn handshake(&mut self) -> &mut Handshake {
+        match &mut self.phase {
+            Phase::Handshake(handshake) => handshake,
+            _ => unreachable!("only during the handshake"),
+        }
+    }
+
+    /// The closing state, created when first needed.
+    fn closing(&mut self) -> &mut Closing {
+        self.closing.get_or_insert_with(Box::default)
+    }
+
+    /// The peer's close frame, once received.
+    fn close_received(&self) -> Option<&(Option<CloseCode>, String)> {
+        self.closing.as_ref()?.received.as_ref()
+    }
+
+    /// Whether a peer fault waits for the application to come back.
+    fn has_deferred_fault(&self) -> bool {
+        self.closing
+            .as_ref()
+            .is_some_and(|closing| closing.deferred_fault.is_some())
+    }
+
+    /// Bytes of state beyond `size_of::<Connection>()` that this connection alone holds,
+    /// buffers excluded (a shared [`Config`] is not counted).
+    #[cfg(test)]
+    pub(crate) fn boxed_state(&self) -> usize {
+        use core::mem::size_of;
+        let phase = match &self.phase {
+            Phase::Handshake(_) => size_of::<Handshake>(),
+            _ => 0,
+        };
+        let masks = self.masks.as_ref().map_or(0, |_| size_of::<Rng>());
+        let timers = self.timers.as_ref().map_or(0, |_| size_of::<Timers>());
+        let closing = self.closing.as_ref().map_or(0, |_| size_of::<Closing>());
+        #[cfg(feature = "deflate")]
+        let closing = closing
+            + self
+                .compressing
+                .as_ref()
+                .map_or(0, |_| size_of::<Compressing>());
+        phase + masks + timers + closing + self.receiver.boxed_state()
     }
 
     /// This end's role.
@@ -263,10 +359,10 @@ impl Connection {
     // ---- handshake ------------------------------------------------------------------------
 
     fn handshake_input(&mut self, now: Instant, data: &[u8]) -> usize {
-        let buffer = match &mut self.phase {
-            Phase::ClientHandshake(opening) => &mut opening.head,
-            Phase::ServerHandshake(buffer) => buffer,
-            _ => unreachable!("handshake input outside the handshake"),
+        let buffer = match &mut self.handshake().stage {
+            Stage::Client(opening) => &mut opening.head,
+            Stage::Server(buffer) => buffer,
+            Stage::Decision(_) => unreachable!("no input is read while awaiting the decision"),
         };
         let (head, leftover) = match buffer.feed(data) {
             Feed::Partial => return data.len(),
@@ -277,8 +373,12 @@ impl Connection {
             }
         };
         let consumed = data.len() - leftover.len();
-        match core::mem::replace(&mut self.phase, Phase::Closed) {
-            Phase::ClientHandshake(opening) => match opening.handshake.check_response(&head) {
+        let Phase::Handshake(mut handshake) = core::mem::replace(&mut self.phase, Phase::Closed)
+        else {
+            unreachable!("handshake input outside the handshake");
+        };
+        match handshake.stage {
+            Stage::Client(opening) => match opening.handshake.check_response(&head) {
                 Ok(accepted) => {
                     #[cfg(feature = "deflate")]
                     if let Err(error) = self.client_deflate(accepted.extensions()) {
@@ -298,7 +398,8 @@ impl Connection {
                     self.events
                         .push_back(Event::UpgradeRequest(Box::new(request.clone())));
                     let early = leftover.to_vec();
-                    self.phase = Phase::AwaitingDecision(Box::new(Decision { request, early }));
+                    handshake.stage = Stage::Decision(Decision { request, early });
+                    self.phase = Phase::Handshake(handshake);
                     data.len()
                 }
                 Err(error) => {
@@ -320,22 +421,26 @@ impl Connection {
 
     fn open(&mut self, now: Instant, subprotocol: Option<String>) {
         self.phase = Phase::Open;
-        self.handshake_timer = HandshakeTimer::Off;
         self.events.push_back(Event::Open { subprotocol });
-        self.next_ping = self.config.ping_interval.map(|every| now + every);
+        if self.config.ping_interval.is_some() || self.config.idle_timeout.is_some() {
+            self.timers = Some(Box::new(Timers {
+                next_ping: self.config.ping_interval.map(|every| now + every),
+                ..Timers::default()
+            }));
+        }
         self.touch(now);
     }
 
     // ---- frames ---------------------------------------------------------------------------
 
     fn frame_input(&mut self, now: Instant, data: &[u8]) -> usize {
-        if self.close_received.is_some() || data.is_empty() {
+        if self.close_received().is_some() || data.is_empty() {
             return data.len(); // nothing may follow a close frame
         }
         self.touch(now);
         let mut pos = 0;
         let result = loop {
-            match self.receiver.read(&data[pos..]) {
+            match self.receiver.read(&data[pos..], &self.config) {
                 Ok((consumed, unit)) => {
                     pos += consumed;
                     let Some(unit) = unit else { break Ok(pos) };
@@ -361,7 +466,7 @@ impl Connection {
     /// still be answering messages it was given, once it comes back for more.
     fn peer_fault(&mut self, now: Instant, error: ProtocolError) {
         match self.answering {
-            true => self.deferred_fault = Some(error),
+            true => self.closing().deferred_fault = Some(error),
             false => self.fail(now, error),
         }
     }
@@ -377,7 +482,9 @@ impl Connection {
                 self.enqueue(Event::Ping(payload));
             }
             Received::Pong(payload) => {
-                self.pong_deadline = None;
+                if let Some(timers) = &mut self.timers {
+                    timers.pong_deadline = None;
+                }
                 self.enqueue(Event::Pong(payload));
             }
             Received::Close { code, reason } => {
@@ -392,7 +499,7 @@ impl Connection {
                         None => self.send_close_empty(now),
                     }
                 }
-                self.close_received = Some((code, reason));
+                self.closing().received = Some((code, reason));
                 self.closing_handshake_done();
             }
         }
@@ -401,7 +508,7 @@ impl Connection {
     /// After both close frames: the server ends the TCP connection at once; the client
     /// half-closes and waits (within the close timeout) for the server's end.
     fn closing_handshake_done(&mut self) {
-        if !self.close_sent || self.close_received.is_none() {
+        if !self.close_sent || self.close_received().is_none() {
             return;
         }
         self.transmit_closed = true;
@@ -411,7 +518,7 @@ impl Connection {
     }
 
     fn finish_normally(&mut self) {
-        let (code, reason) = self.close_received.clone().unwrap_or_default();
+        let (code, reason) = self.close_received().cloned().unwrap_or_default();
         self.end(CloseReason::Normal { code, reason });
     }
 
@@ -439,24 +546,24 @@ impl Connection {
         self.phase = Phase::Closed;
         self.transmit_closed = true;
         if abortive && !self.eof {
-            self.linger_deadline = Some(self.last_now + self.config.close_timeout);
+            let linger = self.last_now + self.config.close_timeout;
+            self.closing().linger_deadline = Some(linger);
         } else {
             self.done = true;
         }
-        self.handshake_timer = HandshakeTimer::Off;
-        self.close_deadline = None;
-        self.next_ping = None;
-        self.pong_deadline = None;
-        self.idle_deadline = None;
+        if let Some(closing) = &mut self.closing {
+            closing.deadline = None;
+        }
+        self.timers = None;
         self.events.push_back(Event::Closed(reason));
     }
 
     fn enqueue(&mut self, event: Event) {
         if is_control(&event) {
-            if self.queued_control_events >= MAX_QUEUED_CONTROL_EVENTS {
+            if usize::from(self.queued_control_events) >= MAX_QUEUED_CONTROL_EVENTS {
                 return; // already answered; reporting it is not worth unbounded memory
             }
-            self.queued_control_events += 1;
+            self.queued_control_events += 1; // within MAX_QUEUED_CONTROL_EVENTS
         }
         self.answering |= matches!(event, Event::Message(_) | Event::Fragment { .. });
         self.queued_bytes += cost(&event);
@@ -574,13 +681,18 @@ impl Connection {
 
     fn after_close_sent(&mut self, now: Instant) {
         self.close_sent = true;
-        self.close_deadline = Some(now + self.config.close_timeout);
-        self.next_ping = None;
-        self.pong_deadline = None;
+        let deadline = now + self.config.close_timeout;
+        self.closing().deadline = Some(deadline);
+        if let Some(timers) = &mut self.timers {
+            timers.next_ping = None;
+            timers.pong_deadline = None;
+        }
     }
 
     fn touch(&mut self, now: Instant) {
-        self.idle_deadline = self.config.idle_timeout.map(|idle| now + idle);
+        if let Some(timers) = &mut self.timers {
+            timers.idle_deadline = self.config.idle_timeout.map(|idle| now + idle);
+        }
     }
 
     fn check_open(&self) -> Result<(), UsageError> {
@@ -600,10 +712,13 @@ impl Machine for Connection {
 
     fn handle_input(&mut self, now: Instant, data: &[u8]) -> usize {
         self.last_now = now;
-        if self.deferred_fault.is_some() {
+        if self.has_deferred_fault() {
             return data.len();
         }
-        if let Phase::AwaitingDecision(decision) = &mut self.phase {
+        if let Phase::Handshake(handshake) = &mut self.phase {
+            let Stage::Decision(decision) = &mut handshake.stage else {
+                return self.handshake_input(now, data);
+            };
             // Hold what the client sends before the answer, up to one head's worth.
             let room = self.config.max_head.saturating_sub(decision.early.len());
             let n = room.min(data.len());
@@ -611,10 +726,7 @@ impl Machine for Connection {
             return n;
         }
         match self.phase {
-            Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => {
-                self.handshake_input(now, data)
-            }
-            Phase::AwaitingDecision(_) => unreachable!("handled above"),
+            Phase::Handshake(_) => unreachable!("handled above"),
             Phase::Open if !self.wants_read() => 0,
             Phase::Open => self.frame_input(now, data),
             Phase::Closed => data.len(),
@@ -626,8 +738,10 @@ impl Machine for Connection {
         self.eof = true;
         if self.closed_reported {
             self.done = true; // the linger is over
-            self.linger_deadline = None;
-        } else if self.close_sent && self.close_received.is_some() {
+            if let Some(closing) = &mut self.closing {
+                closing.linger_deadline = None;
+            }
+        } else if self.close_sent && self.close_received().is_some() {
             self.finish_normally();
         } else if !matches!(self.phase, Phase::Closed) {
             self.end(CloseReason::Abnormal);
@@ -636,32 +750,40 @@ impl Machine for Connection {
 
     fn handle_timeout(&mut self, now: Instant) {
         self.last_now = now;
-        match self.handshake_timer {
-            HandshakeTimer::Unarmed => {
-                let timeout = self.config.handshake_timeout.unwrap_or_default();
-                self.handshake_timer = HandshakeTimer::At(now + timeout);
+        if let Phase::Handshake(handshake) = &mut self.phase {
+            match handshake.timer {
+                HandshakeTimer::Unarmed => {
+                    let timeout = self.config.handshake_timeout.unwrap_or_default();
+                    handshake.timer = HandshakeTimer::At(now + timeout);
+                }
+                HandshakeTimer::At(deadline) if deadline <= now => {
+                    handshake.timer = HandshakeTimer::Off;
+                    self.end(CloseReason::Timeout(TimeoutKind::Handshake));
+                    return;
+                }
+                _ => {}
             }
-            HandshakeTimer::At(deadline) if deadline <= now => {
-                self.handshake_timer = HandshakeTimer::Off;
-                self.end(CloseReason::Timeout(TimeoutKind::Handshake));
+        }
+        let due = |deadline: Option<Instant>| deadline.is_some_and(|deadline| deadline <= now);
+        if let Some(closing) = &mut self.closing {
+            if due(closing.linger_deadline) {
+                closing.linger_deadline = None;
+                self.done = true;
                 return;
             }
-            _ => {}
-        }
-        if self.linger_deadline.is_some_and(|deadline| deadline <= now) {
-            self.linger_deadline = None;
-            self.done = true;
-            return;
-        }
-        if self.close_deadline.is_some_and(|deadline| deadline <= now) {
-            if self.close_received.is_some() {
-                self.finish_normally(); // the client waited long enough for the server's FIN
-            } else {
-                self.end(CloseReason::Timeout(TimeoutKind::CloseHandshake));
+            if due(closing.deadline) {
+                if closing.received.is_some() {
+                    self.finish_normally(); // the client waited long enough for the server's FIN
+                } else {
+                    self.end(CloseReason::Timeout(TimeoutKind::CloseHandshake));
+                }
+                return;
             }
-            return;
         }
-        if self.pong_deadline.is_some_and(|deadline| deadline <= now) {
+        let Some(timers) = self.timers.as_deref_mut() else {
+            return;
+        };
+        if due(timers.pong_deadline) {
             if !self.close_sent {
                 let payload = ClosePayload::new(CloseCode::GOING_AWAY, "ping timeout")
                     .expect("a sendable close");
@@ -670,21 +792,21 @@ impl Machine for Connection {
             self.end(CloseReason::Timeout(TimeoutKind::Pong));
             return;
         }
-        if self.idle_deadline.is_some_and(|deadline| deadline <= now) && !self.close_sent {
-            self.idle_deadline = None;
+        if due(timers.idle_deadline) && !self.close_sent {
+            timers.idle_deadline = None;
             let payload =
                 ClosePayload::new(CloseCode::GOING_AWAY, "idle").expect("a sendable close");
             self.send_close(now, payload);
             return;
         }
-        if let Some(due) = self.next_ping.filter(|due| *due <= now) {
-            self.ping_count += 1;
-            let payload = self.ping_count.to_be_bytes();
-            self.frame(Opcode::Ping, &payload);
-            if self.pong_deadline.is_none() {
-                self.pong_deadline = Some(now + self.config.pong_timeout);
+        if let Some(due) = timers.next_ping.filter(|due| *due <= now) {
+            timers.ping_count += 1;
+            let payload = timers.ping_count.to_be_bytes();
+            if timers.pong_deadline.is_none() {
+                timers.pong_deadline = Some(now + self.config.pong_timeout);
             }
-            self.next_ping = self.config.ping_interval.map(|every| due.max(now) + every);
+            timers.next_ping = self.config.ping_interval.map(|every| due.max(now) + every);
+            self.frame(Opcode::Ping, &payload);
         }
     }
 
@@ -692,7 +814,10 @@ impl Machine for Connection {
         self.last_now = now;
         match command {
             Command::Accept(accept) => {
-                let Phase::AwaitingDecision(decision) = &self.phase else {
+                let Phase::Handshake(handshake) = &self.phase else {
+                    return Err(UsageError::NoPendingUpgrade);
+                };
+                let Stage::Decision(decision) = &handshake.stage else {
                     return Err(UsageError::NoPendingUpgrade);
                 };
                 let request = &decision.request;
@@ -714,8 +839,8 @@ impl Machine for Connection {
                     self.enable_deflate(negotiated);
                 }
                 self.out.extend_from_slice(&response.to_vec());
-                let early = match &mut self.phase {
-                    Phase::AwaitingDecision(decision) => core::mem::take(&mut decision.early),
+                let early = match &mut self.handshake().stage {
+                    Stage::Decision(decision) => core::mem::take(&mut decision.early),
                     _ => Vec::new(),
                 };
                 self.open(now, accept.chosen_subprotocol().map(String::from));
@@ -724,7 +849,11 @@ impl Machine for Connection {
                 Ok(())
             }
             Command::Reject(reject) => {
-                if !matches!(self.phase, Phase::AwaitingDecision(_)) {
+                let awaiting = match &self.phase {
+                    Phase::Handshake(handshake) => matches!(handshake.stage, Stage::Decision(_)),
+                    _ => false,
+                };
+                if !awaiting {
                     return Err(UsageError::NoPendingUpgrade);
                 }
                 let response = reject.into_response().map_err(UsageError::Handshake)?;
@@ -764,7 +893,7 @@ impl Machine for Connection {
         if self.events.is_empty() {
             // The application is back for more: it has answered what it was given.
             self.answering = false;
-            let error = self.deferred_fault.take()?;
+            let error = self.closing.as_mut()?.deferred_fault.take()?;
             self.fail(self.last_now, error);
         }
         // Accounted for before it is moved out: the event is moved once, straight out.
@@ -777,18 +906,23 @@ impl Machine for Connection {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        let handshake = match self.handshake_timer {
-            HandshakeTimer::Unarmed => Some(Instant::ZERO), // at once: the timer arms itself
-            HandshakeTimer::At(deadline) => Some(deadline),
-            HandshakeTimer::Off => None,
+        let handshake = match &self.phase {
+            Phase::Handshake(handshake) => match handshake.timer {
+                HandshakeTimer::Unarmed => Some(Instant::ZERO), // at once: the timer arms itself
+                HandshakeTimer::At(deadline) => Some(deadline),
+                HandshakeTimer::Off => None,
+            },
+            _ => None,
         };
+        let closing = self.closing.as_deref();
+        let timers = self.timers.as_deref();
         [
             handshake,
-            self.close_deadline,
-            self.pong_deadline,
-            self.idle_deadline,
-            self.next_ping,
-            self.linger_deadline,
+            closing.and_then(|closing| closing.deadline),
+            closing.and_then(|closing| closing.linger_deadline),
+            timers.and_then(|timers| timers.pong_deadline),
+            timers.and_then(|timers| timers.idle_deadline),
+            timers.and_then(|timers| timers.next_ping),
         ]
         .into_iter()
         .fold(None, earliest)
@@ -797,7 +931,7 @@ impl Machine for Connection {
     fn wants_read(&self) -> bool {
         !self.eof
             && !self.done
-            && self.deferred_fault.is_none()
+            && !self.has_deferred_fault()
             && self.queued_bytes <= self.config.max_message_size
             && self.out.len() <= OUT_HIGH_WATER
     }

@@ -88,8 +88,8 @@ pub enum HeaderStatus {
 pub struct HeaderDecoder {
     rules: FrameRules,
     held: [u8; MAX_HEADER_LEN],
-    /// How many bytes of `held` belong to the header being decoded.
-    held_len: usize,
+    /// How many bytes of `held` belong to the header being decoded (at most 14).
+    held_len: u8,
 }
 
 impl HeaderDecoder {
@@ -115,7 +115,7 @@ impl HeaderDecoder {
 
     /// How many bytes of an incomplete header are held from earlier calls.
     pub const fn buffered(&self) -> usize {
-        self.held_len
+        self.held_len as usize
     }
 
     /// Drops any held bytes, to start at a header boundary.
@@ -136,9 +136,9 @@ impl HeaderDecoder {
                 }
             };
         }
-        let before = self.held_len;
+        let before = self.buffered();
         self.hold(input);
-        match parse_header(&self.held[..self.held_len], &self.rules) {
+        match parse_header(&self.held[..self.buffered()], &self.rules) {
             Ok(Some((header, len))) => {
                 self.held_len = 0;
                 let consumed = len.saturating_sub(before);
@@ -156,9 +156,10 @@ impl HeaderDecoder {
 
     /// Appends as much of `input` as fits after the held bytes.
     fn hold(&mut self, input: &[u8]) {
-        let take = input.len().min(MAX_HEADER_LEN - self.held_len);
-        let end = self.held_len + take;
-        self.held[self.held_len..end].copy_from_slice(&input[..take]);
-        self.held_len = end;
+        let held = self.buffered();
+        let take = input.len().min(MAX_HEADER_LEN - held);
+        let end = held + take;
+        self.held[held..end].copy_from_slice(&input[..take]);
+        self.held_len = end as u8; // at most MAX_HEADER_LEN
     }
 }

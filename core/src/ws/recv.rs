@@ -1,7 +1,6 @@
 //! Reading frames: headers in any chunking, unmasking, reassembly of fragmented messages,
 //! fail-fast UTF-8 for text, and the message size limit.
 
-#[cfg(feature = "deflate")]
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -9,6 +8,7 @@ use bytes::Bytes;
 
 use super::arena::Arena;
 use super::close::{CloseCode, ClosePayload};
+use super::config::Config;
 use super::decode::{HeaderDecoder, HeaderStatus, parse_header};
 #[cfg(feature = "deflate")]
 use super::deflate::{InflateError, Inflater, TAIL};
@@ -89,21 +89,41 @@ struct Partial {
     compressed: bool,
 }
 
-/// Turns received bytes into messages and control frames.
+/// Turns received bytes into messages and control frames. The limits come from the
+/// connection's [`Config`] on each call rather than being copied here.
 #[derive(Debug)]
 pub(crate) struct Receiver {
-    decoder: HeaderDecoder,
-    frame: Option<Frame>,
-    message: Option<Partial>,
+    rules: FrameRules,
     /// Payload of the message being reassembled; complete messages are split off.
     arena: Arena,
-    max_message: usize,
-    /// Streaming delivery: hand out a piece once this many bytes of a message are held.
-    piece_size: Option<usize>,
+    /// What spans reads: a cut header, a frame in progress, a message in fragments. Boxed
+    /// the first time a frame does not arrive whole, then kept for reuse: a connection whose
+    /// frames each arrive whole in one read never allocates it.
+    progress: Option<Box<Progress>>,
     /// permessage-deflate, once negotiated: inflates messages sent with RSV1 (boxed: most
     /// connections never compress).
     #[cfg(feature = "deflate")]
     inflating: Option<Box<Inflating>>,
+}
+
+/// The receiving state that spans reads.
+#[derive(Debug)]
+struct Progress {
+    decoder: HeaderDecoder,
+    frame: Option<Frame>,
+    message: Option<Partial>,
+}
+
+impl Progress {
+    /// At a frame boundary with no message in progress.
+    fn is_idle(&self) -> bool {
+        self.frame.is_none() && self.message.is_none() && self.decoder.buffered() == 0
+    }
+}
+
+/// Streaming delivery's piece size (see [`Config::piece_size`]), at least one byte.
+fn piece_size(config: &Config) -> Option<usize> {
+    config.piece_size.map(|size| size.max(1))
 }
 
 /// permessage-deflate's receiving side.
@@ -116,27 +136,53 @@ struct Inflating {
 }
 
 impl Receiver {
-    pub(crate) fn new(rules: FrameRules, max_message: usize, piece_size: Option<usize>) -> Self {
+    pub(crate) fn new(rules: FrameRules) -> Self {
         Receiver {
-            decoder: HeaderDecoder::new(rules),
-            frame: None,
-            message: None,
+            rules,
             arena: Arena::default(),
-            max_message,
-            piece_size: piece_size.map(|size| size.max(1)),
+            progress: None,
             #[cfg(feature = "deflate")]
             inflating: None,
         }
     }
 
+    /// Nothing is in progress: the next byte starts a frame of a new message.
+    fn is_idle(&self) -> bool {
+        self.progress.as_deref().is_none_or(Progress::is_idle)
+    }
+
+    /// The state that spans reads, which the general path needs.
+    fn progress(&mut self) -> &mut Progress {
+        let rules = self.rules;
+        self.progress.get_or_insert_with(|| {
+            Box::new(Progress {
+                decoder: HeaderDecoder::new(rules),
+                frame: None,
+                message: None,
+            })
+        })
+    }
+
+    /// Heap bytes of receiving state beyond this struct (buffers excluded).
+    #[cfg(test)]
+    pub(crate) fn boxed_state(&self) -> usize {
+        let progress = self.progress.as_ref().map_or(0, |_| size_of::<Progress>());
+        #[cfg(feature = "deflate")]
+        let progress = progress
+            + self
+                .inflating
+                .as_ref()
+                .map_or(0, |_| size_of::<Inflating>());
+        progress
+    }
+
     /// permessage-deflate was negotiated: RSV1 marks compressed messages from now on.
     #[cfg(feature = "deflate")]
     pub(crate) fn enable_inflate(&mut self, inflater: Inflater) {
-        let rules = self
-            .decoder
-            .rules()
-            .with_allowed_rsv(super::rules::RsvBits::RSV1);
-        self.decoder.set_rules(rules);
+        self.rules = self.rules.with_allowed_rsv(super::rules::RsvBits::RSV1);
+        if let Some(progress) = &mut self.progress {
+            progress.decoder.set_rules(self.rules);
+        }
         self.inflating = Some(Box::new(Inflating {
             inflater,
             compressed: Vec::new(),
@@ -151,41 +197,51 @@ impl Receiver {
 
     /// Reads from `data` until one unit is complete or `data` is used up. Returns the bytes
     /// consumed and the unit, if one completed; call again with the rest.
-    pub(crate) fn read(&mut self, data: &[u8]) -> Result<(usize, Option<Received>), ProtocolError> {
-        if let Some((consumed, message)) = self.whole_message(data)? {
+    pub(crate) fn read(
+        &mut self,
+        data: &[u8],
+        config: &Config,
+    ) -> Result<(usize, Option<Received>), ProtocolError> {
+        if let Some((consumed, message)) = self.whole_message(data, config)? {
             return Ok((consumed, Some(Received::Message(message))));
         }
+        if let Some((consumed, unit)) = self.whole_control(data)? {
+            return Ok((consumed, Some(unit)));
+        }
+        let piece_size = piece_size(config);
         let mut pos = 0;
         loop {
-            if self.frame.is_none() {
+            let progress = self.progress();
+            if progress.frame.is_none() {
                 if pos == data.len() {
                     return Ok((pos, None));
                 }
-                match self.decoder.decode(&data[pos..])? {
+                match progress.decoder.decode(&data[pos..])? {
                     HeaderStatus::Partial => return Ok((data.len(), None)),
                     HeaderStatus::Complete { header, consumed } => {
                         pos += consumed;
-                        self.start_frame(header)?;
+                        self.start_frame(header, config)?;
                     }
                 }
             }
-            let Some(frame) = &self.frame else {
+            let Some(frame) = &self.progress().frame else {
                 continue;
             };
             let remaining = frame.header.payload_len - frame.read;
             let mut n =
                 usize::try_from(remaining).map_or(data.len() - pos, |r| r.min(data.len() - pos));
-            if let Some(piece) = self
-                .piece_size
-                .filter(|_| !frame.header.opcode.is_control())
-            {
+            if let Some(piece) = piece_size.filter(|_| !frame.header.opcode.is_control()) {
                 n = n.min(piece); // hold about a piece at a time, however large the input
             }
-            pos += self.payload(&data[pos..pos + n])?;
-            let frame = self.frame.as_ref().expect("still reading a frame");
+            pos += self.payload(&data[pos..pos + n], config)?;
+            let frame = self
+                .progress()
+                .frame
+                .as_ref()
+                .expect("still reading a frame");
             let frame_done = frame.read == frame.header.payload_len;
             if !(frame_done && frame.header.fin) {
-                if let Some(piece) = self.take_piece() {
+                if let Some(piece) = self.take_piece(config) {
                     return Ok((pos, Some(piece)));
                 }
             }
@@ -195,7 +251,7 @@ impl Receiver {
                 }
                 return Ok((pos, None)); // the rest of the payload is still on its way
             }
-            if let Some(unit) = self.finish_frame()? {
+            if let Some(unit) = self.finish_frame(config)? {
                 return Ok((pos, Some(unit)));
             }
         }
@@ -206,19 +262,21 @@ impl Receiver {
     /// the per-frame and per-message bookkeeping. `Ok(None)` leaves `data` to the general
     /// path (which parses the header again); `Err` is a header that breaks the rules.
     #[inline]
-    pub(crate) fn whole_frame(&self, data: &[u8]) -> Result<Option<WholeFrame>, ProtocolError> {
-        if self.frame.is_some() || self.message.is_some() || self.decoder.buffered() > 0 {
+    pub(crate) fn whole_frame(
+        &self,
+        data: &[u8],
+        config: &Config,
+    ) -> Result<Option<WholeFrame>, ProtocolError> {
+        if !self.is_idle() {
             return Ok(None);
         }
-        let Some((header, header_len)) = parse_header(data, self.decoder.rules())? else {
+        let Some((header, header_len)) = parse_header(data, &self.rules)? else {
             return Ok(None);
         };
         let available = (data.len() - header_len) as u64;
         let fits = header.payload_len <= available
-            && header.payload_len <= self.max_message as u64
-            && self
-                .piece_size
-                .is_none_or(|piece| header.payload_len <= piece as u64);
+            && header.payload_len <= config.max_message_size as u64
+            && piece_size(config).is_none_or(|piece| header.payload_len <= piece as u64);
         let text = match header.opcode {
             Opcode::Text => true,
             Opcode::Binary => false,
@@ -239,12 +297,16 @@ impl Receiver {
     /// [`whole_frame`](Receiver::whole_frame)): its payload is copied into the arena and
     /// split off.
     #[inline]
-    fn whole_message(&mut self, data: &[u8]) -> Result<Option<(usize, Message)>, ProtocolError> {
-        let Some(frame) = self.whole_frame(data)? else {
+    fn whole_message(
+        &mut self,
+        data: &[u8],
+        config: &Config,
+    ) -> Result<Option<(usize, Message)>, ProtocolError> {
+        let Some(frame) = self.whole_frame(data, config)? else {
             return Ok(None);
         };
         let payload = &data[frame.start..frame.end];
-        self.reserve_for(payload.len() as u64);
+        self.reserve_for(payload.len() as u64, config);
         self.arena.extend_from_slice(payload);
         if !frame.unmask_and_check(&mut self.arena) {
             return Err(ProtocolError::InvalidUtf8);
@@ -257,24 +319,51 @@ impl Receiver {
         Ok(Some((frame.end, message)))
     }
 
+    /// A whole control frame at the start of `data` with nothing in progress: answered
+    /// without the general path's state, so that a peer's pings do not make it allocate.
+    fn whole_control(&mut self, data: &[u8]) -> Result<Option<(usize, Received)>, ProtocolError> {
+        // Control opcodes (0x8 to 0xF) are the ones with bit 3 set.
+        if data.first().is_none_or(|first| first & 0x08 == 0) || !self.is_idle() {
+            return Ok(None);
+        }
+        let Some((header, start)) = parse_header(data, &self.rules)? else {
+            return Ok(None);
+        };
+        let end = start + header.payload_len as usize; // at most 125: the rules checked it
+        if data.len() < end {
+            return Ok(None);
+        }
+        if header.rsv1 {
+            // RFC 7692 §6.1: control frames are never compressed.
+            return Err(ProtocolError::ReservedBits(super::rules::RsvBits::RSV1));
+        }
+        let mut payload = data[start..end].to_vec();
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        Ok(Some((end, control_unit(header.opcode, payload)?)))
+    }
+
     /// Makes room in the arena for a data frame's payload of `len` bytes: all of it, or
     /// about a piece's worth when streaming (which holds a piece and a cut character).
-    fn reserve_for(&mut self, len: u64) {
-        let held_limit = self.piece_size.map_or(self.max_message, |piece| piece + 3);
+    fn reserve_for(&mut self, len: u64, config: &Config) {
+        let held_limit = piece_size(config).map_or(config.max_message_size, |piece| piece + 3);
         let need = usize::try_from(len).map_or(held_limit, |len| len.min(held_limit));
         let room = held_limit.saturating_sub(self.arena.len()).max(need);
         self.arena.reserve(need, room);
     }
 
-    fn start_frame(&mut self, header: FrameHeader) -> Result<(), ProtocolError> {
+    fn start_frame(&mut self, header: FrameHeader, config: &Config) -> Result<(), ProtocolError> {
+        let max_message = config.max_message_size as u64;
+        let progress = self.progress();
         if !header.opcode.is_control() {
-            match (&self.message, header.opcode) {
+            match (&progress.message, header.opcode) {
                 (None, Opcode::Continuation) => return Err(ProtocolError::UnexpectedContinuation),
                 (Some(_), Opcode::Text | Opcode::Binary) => {
                     return Err(ProtocolError::ExpectedContinuation(header.opcode));
                 }
                 (None, opcode) => {
-                    self.message = Some(Partial {
+                    progress.message = Some(Partial {
                         text: opcode == Opcode::Text,
                         utf8: Utf8Validator::new(),
                         total: 0,
@@ -288,22 +377,20 @@ impl Receiver {
                 }
                 (Some(_), _) => {}
             }
-            if self.message.as_ref().is_some_and(|m| m.compressed) {
+            if progress.message.as_ref().is_some_and(|m| m.compressed) {
                 // The limit applies to the inflated bytes, checked as they come out.
-                self.frame = Some(Frame {
+                progress.frame = Some(Frame {
                     header,
                     read: 0,
                     control: Vec::new(),
                 });
                 return Ok(());
             }
-            let total = self.message.as_ref().map_or(0, |m| m.total);
-            if total + header.payload_len > self.max_message as u64 {
-                return Err(ProtocolError::MessageTooBig {
-                    max: self.max_message as u64,
-                });
+            let total = progress.message.as_ref().map_or(0, |m| m.total);
+            if total + header.payload_len > max_message {
+                return Err(ProtocolError::MessageTooBig { max: max_message });
             }
-            self.reserve_for(header.payload_len);
+            self.reserve_for(header.payload_len, config);
         }
         if header.opcode.is_control() && header.rsv1 {
             // RFC 7692 §6.1: control frames are never compressed.
@@ -314,7 +401,7 @@ impl Receiver {
         } else {
             Vec::new()
         };
-        self.frame = Some(Frame {
+        self.progress().frame = Some(Frame {
             header,
             read: 0,
             control,
@@ -324,26 +411,32 @@ impl Receiver {
 
     /// Takes payload bytes of the current frame; returns how many it took (fewer than
     /// `chunk` only when inflating stopped at a piece's worth of output).
-    fn payload(&mut self, chunk: &[u8]) -> Result<usize, ProtocolError> {
+    fn payload(&mut self, chunk: &[u8], config: &Config) -> Result<usize, ProtocolError> {
         #[cfg(feature = "deflate")]
-        if self.message.as_ref().is_some_and(|m| m.compressed)
+        if self
+            .progress()
+            .message
+            .as_ref()
+            .is_some_and(|m| m.compressed)
             && self
+                .progress()
                 .frame
                 .as_ref()
                 .is_some_and(|f| !f.header.opcode.is_control())
         {
-            return self.compressed_payload(chunk);
+            return self.compressed_payload(chunk, config);
         }
-        let frame = self.frame.as_mut().expect("a frame is being read");
+        let Progress { frame, message, .. } = self.progress.as_deref_mut().expect("in progress");
+        let frame = frame.as_mut().expect("a frame is being read");
         let offset = frame.read as usize;
         frame.read += chunk.len() as u64;
         let target = if frame.header.opcode.is_control() {
             &mut frame.control
         } else {
-            let message = self.message.as_mut().expect("a data frame has a message");
+            let message = message.as_mut().expect("a data frame has a message");
             message.total += chunk.len() as u64;
             let start = self.arena.len();
-            if let Some(piece) = self.piece_size {
+            if let Some(piece) = piece_size(config) {
                 // Never more than a piece past what is held: a large frame's payload
                 // arrives in reads of its own, and pieces are taken between them.
                 self.arena.reserve(chunk.len(), piece + 3 + chunk.len());
@@ -369,8 +462,16 @@ impl Receiver {
     /// Inflates compressed payload bytes onto the message, within the message limit and,
     /// when streaming, about a piece at a time.
     #[cfg(feature = "deflate")]
-    fn compressed_payload(&mut self, chunk: &[u8]) -> Result<usize, ProtocolError> {
-        let frame = self.frame.as_ref().expect("a frame is being read");
+    fn compressed_payload(
+        &mut self,
+        chunk: &[u8],
+        config: &Config,
+    ) -> Result<usize, ProtocolError> {
+        let frame = self
+            .progress()
+            .frame
+            .as_ref()
+            .expect("a frame is being read");
         let (mask, offset) = (frame.header.mask, frame.read as usize);
         let compressed = &mut self.inflating_mut().compressed;
         compressed.clear();
@@ -378,8 +479,12 @@ impl Receiver {
         if let Some(key) = mask {
             apply_mask(compressed, key, offset);
         }
-        let taken = self.inflate_held()?;
-        self.frame.as_mut().expect("a frame is being read").read += taken as u64;
+        let taken = self.inflate_held(config.max_message_size, piece_size(config))?;
+        self.progress()
+            .frame
+            .as_mut()
+            .expect("a frame is being read")
+            .read += taken as u64;
         Ok(taken)
     }
 
@@ -392,9 +497,18 @@ impl Receiver {
     }
 
     /// Inflates the held compressed bytes onto the arena; returns the input bytes taken.
+    /// Streaming (`piece_size`) stops once a piece (and a cut character) is held.
     #[cfg(feature = "deflate")]
-    fn inflate_held(&mut self) -> Result<usize, ProtocolError> {
-        let message = self.message.as_mut().expect("a data frame has a message");
+    fn inflate_held(
+        &mut self,
+        max_message: usize,
+        piece_size: Option<usize>,
+    ) -> Result<usize, ProtocolError> {
+        let progress = self.progress.as_deref_mut().expect("in progress");
+        let message = progress
+            .message
+            .as_mut()
+            .expect("a data frame has a message");
         let Inflating {
             inflater,
             compressed,
@@ -402,10 +516,9 @@ impl Receiver {
             .inflating
             .as_deref_mut()
             .expect("RSV1 is allowed only with deflate");
-        let max = self.max_message as u64;
+        let max = max_message as u64;
         let hard_limit = max.saturating_sub(message.total) as usize;
-        // Streaming: stop once a piece (and a cut character) is held, so a piece is taken.
-        let soft_limit = self.piece_size.map_or(usize::MAX, |piece| {
+        let soft_limit = piece_size.map_or(usize::MAX, |piece| {
             (piece + 3).saturating_sub(self.arena.len())
         });
         let start = self.arena.len();
@@ -424,23 +537,22 @@ impl Receiver {
 
     /// The end of a compressed message: inflate the sync-flush tail (RFC 7692 §7.2.2).
     #[cfg(feature = "deflate")]
-    fn finish_compressed(&mut self) -> Result<(), ProtocolError> {
+    fn finish_compressed(&mut self, config: &Config) -> Result<(), ProtocolError> {
         let compressed = &mut self.inflating_mut().compressed;
         compressed.clear();
         compressed.extend_from_slice(&TAIL);
-        let saved = self.piece_size.take(); // the tail's output belongs to the last piece
-        let result = self.inflate_held();
-        self.piece_size = saved;
-        result?;
+        // No piece limit: the tail's output belongs to the last piece.
+        self.inflate_held(config.max_message_size, None)?;
         self.inflating_mut().inflater.end_message();
         Ok(())
     }
 
     /// Streaming delivery: the held bytes of the message as a piece, once there are a
     /// piece's worth (text up to the last whole character).
-    fn take_piece(&mut self) -> Option<Received> {
-        let piece_size = self.piece_size?;
-        let message = self.message.as_mut()?;
+    fn take_piece(&mut self, config: &Config) -> Option<Received> {
+        let piece_size = piece_size(config)?;
+        let progress = self.progress.as_deref_mut()?;
+        let message = progress.message.as_mut()?;
         let ready = self.arena.len()
             - if message.text {
                 message.utf8.incomplete_len()
@@ -448,7 +560,7 @@ impl Receiver {
                 0
             };
         if ready < piece_size
-            || self
+            || progress
                 .frame
                 .as_ref()
                 .is_some_and(|f| f.header.opcode.is_control())
@@ -466,41 +578,62 @@ impl Receiver {
         })
     }
 
-    fn finish_frame(&mut self) -> Result<Option<Received>, ProtocolError> {
-        let frame = self.frame.take().expect("a frame was being read");
-        match frame.header.opcode {
-            Opcode::Ping => Ok(Some(Received::Ping(frame.control.into()))),
-            Opcode::Pong => Ok(Some(Received::Pong(frame.control.into()))),
-            Opcode::Close => {
-                let close = ClosePayload::parse(&frame.control)?;
-                Ok(Some(Received::Close {
-                    code: close.map(|c| c.code()),
-                    reason: close.map(|c| String::from(c.reason())).unwrap_or_default(),
-                }))
-            }
-            _ if !frame.header.fin => Ok(None),
-            _ => {
-                #[cfg(feature = "deflate")]
-                if self.message.as_ref().is_some_and(|m| m.compressed) {
-                    self.finish_compressed()?;
-                }
-                let mut message = self.message.take().expect("a data frame has a message");
-                if message.text {
-                    message.utf8.finish()?;
-                }
-                let payload = self.arena.take();
-                let whole = match message.text {
-                    true => Message::Text(Text::from_checked(payload)),
-                    false => Message::Binary(payload),
-                };
-                Ok(Some(match message.streamed {
-                    true => Received::Fragment {
-                        piece: whole,
-                        last: true,
-                    },
-                    false => Received::Message(whole),
-                }))
+    #[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+    fn finish_frame(&mut self, config: &Config) -> Result<Option<Received>, ProtocolError> {
+        let frame = self
+            .progress()
+            .frame
+            .take()
+            .expect("a frame was being read");
+        if frame.header.opcode.is_control() {
+            return control_unit(frame.header.opcode, frame.control).map(Some);
+        }
+        if !frame.header.fin {
+            return Ok(None);
+        }
+        #[cfg(feature = "deflate")]
+        if self
+            .progress()
+            .message
+            .as_ref()
+            .is_some_and(|m| m.compressed)
+        {
+            self.finish_compressed(config)?;
+        }
+        let mut message = self
+            .progress()
+            .message
+            .take()
+            .expect("a data frame has a message");
+        if message.text {
+            message.utf8.finish()?;
+        }
+        let payload = self.arena.take();
+        let whole = match message.text {
+            true => Message::Text(Text::from_checked(payload)),
+            false => Message::Binary(payload),
+        };
+        Ok(Some(match message.streamed {
+            true => Received::Fragment {
+                piece: whole,
+                last: true,
+            },
+            false => Received::Message(whole),
+        }))
+    }
+}
+
+/// A whole control frame's unmasked payload as the unit it is.
+fn control_unit(opcode: Opcode, payload: Vec<u8>) -> Result<Received, ProtocolError> {
+    Ok(match opcode {
+        Opcode::Ping => Received::Ping(payload.into()),
+        Opcode::Pong => Received::Pong(payload.into()),
+        _ => {
+            let close = ClosePayload::parse(&payload)?;
+            Received::Close {
+                code: close.map(|c| c.code()),
+                reason: close.map(|c| String::from(c.reason())).unwrap_or_default(),
             }
         }
-    }
+    })
 }

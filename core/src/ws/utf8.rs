@@ -58,8 +58,9 @@ impl From<Utf8Error> for ProtocolError {
 pub struct Utf8Validator {
     /// The start of a character cut off by the end of the last chunk.
     pending: [u8; 4],
-    /// How many bytes of `pending` are in use: 0 to 3.
-    pending_len: usize,
+    /// How many bytes of `pending` are in use: 0 to 3 (a `u8`: validators live in every
+    /// connection's receiving state).
+    pending_len: u8,
     /// Bytes of the message fed so far, `pending` included.
     seen: u64,
     /// The first error; once set, every call reports it until the message ends.
@@ -107,8 +108,9 @@ impl Utf8Validator {
                     // A character cut off by the end of the chunk: carry it over.
                     None => {
                         let tail = &rest[valid..];
-                        self.pending_len = tail.len().min(3);
-                        self.pending[..self.pending_len].copy_from_slice(&tail[..self.pending_len]);
+                        let len = tail.len().min(3);
+                        self.pending[..len].copy_from_slice(&tail[..len]);
+                        self.pending_len = len as u8;
                         Ok(())
                     }
                     Some(len) => {
@@ -144,14 +146,14 @@ impl Utf8Validator {
     /// How many bytes at the end of what was fed form an incomplete character (0 to 3).
     /// A streaming reader can hand out text up to, but not including, these bytes.
     pub const fn incomplete_len(&self) -> usize {
-        self.pending_len
+        self.pending_len as usize
     }
 
     /// Extends the pending character with the first bytes of `chunk`, which starts at
     /// message offset `chunk_start`. Returns how many bytes of `chunk` it took, or the
     /// message offset of the first bad byte.
     fn continue_pending(&mut self, chunk: &[u8], chunk_start: u64) -> Result<usize, u64> {
-        let have = self.pending_len;
+        let have = self.incomplete_len();
         let want = sequence_len(self.pending[0]).saturating_sub(have);
         let take = want.min(chunk.len());
         let mut char_bytes = self.pending;
@@ -166,7 +168,7 @@ impl Utf8Validator {
                 // Still incomplete: `chunk` was too short, and all of it was taken.
                 None => {
                     self.pending[have..have + take].copy_from_slice(&chunk[..take]);
-                    self.pending_len = have + take;
+                    self.pending_len = (have + take) as u8;
                     Ok(take)
                 }
                 Some(len) => {

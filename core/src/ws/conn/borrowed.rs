@@ -81,11 +81,11 @@ impl Connection {
     pub fn read_in_place<'a>(&mut self, now: Instant, data: &'a mut [u8]) -> InPlace<'a> {
         let ready = matches!(self.phase, Phase::Open)
             && self.events.is_empty()
-            && self.close_received.is_none()
-            && self.deferred_fault.is_none()
+            && self.close_received().is_none()
+            && !self.has_deferred_fault()
             && self.wants_read();
         let frame = match ready {
-            true => self.receiver.whole_frame(data).ok().flatten(),
+            true => self.receiver.whole_frame(data, &self.config).ok().flatten(),
             false => None,
         };
         let Some(frame) = frame else {

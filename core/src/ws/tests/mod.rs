@@ -16,6 +16,7 @@ mod errors;
 #[cfg(feature = "testing")]
 mod in_place;
 mod mask;
+mod memory;
 #[cfg(feature = "testing")]
 mod streaming;
 mod utf8;
