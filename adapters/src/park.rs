@@ -1,5 +1,6 @@
 //! Blocking on a future-style poll from a plain thread.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -22,12 +23,41 @@ pub(crate) fn thread_waker() -> Waker {
     Waker::from(Arc::new(ThreadWaker(thread::current())))
 }
 
+thread_local! {
+    /// Set while this thread runs one of the block-on loops below.
+    static MAY_BLOCK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the current thread is inside one of this module's block-on loops: a plain thread
+/// that may block in a system call, unlike an executor's worker. A blocking socket's read
+/// channel uses it to read the socket on the reader's own thread.
+pub(crate) fn may_block() -> bool {
+    MAY_BLOCK.with(Cell::get)
+}
+
+/// Marks the current thread as blocking-allowed until dropped (then restores the mark, for
+/// block-on loops nested in one another).
+struct BlockingScope(bool);
+
+impl BlockingScope {
+    fn enter() -> Self {
+        BlockingScope(MAY_BLOCK.with(|flag| flag.replace(true)))
+    }
+}
+
+impl Drop for BlockingScope {
+    fn drop(&mut self) {
+        MAY_BLOCK.with(|flag| flag.set(self.0));
+    }
+}
+
 /// How often a blocked thread yields and polls again before it parks.
 const SPINS_BEFORE_PARK: usize = 3;
 
 /// Polls `poll` on the current thread, parking between polls, until it is ready.
 /// This is how the blocking halves reuse the async code paths without a runtime.
 pub(crate) fn block_on_poll<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
+    let _scope = BlockingScope::enter();
     let waker = thread_waker();
     let mut cx = Context::from_waker(&waker);
     loop {
@@ -57,6 +87,7 @@ pub(crate) fn block_on_poll_until<T>(
     deadline: Instant,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
 ) -> Option<T> {
+    let _scope = BlockingScope::enter();
     let waker = thread_waker();
     let mut cx = Context::from_waker(&waker);
     loop {

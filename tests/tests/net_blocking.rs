@@ -217,6 +217,52 @@ fn half_close_still_reads_the_reply() {
     });
 }
 
+/// A blocking socket's reader reads the socket on its own thread while it blocks; read from
+/// an executor, the channel gets a pump thread instead. Switching mid-stream loses nothing.
+#[test]
+fn read_channel_switches_from_blocking_reads_to_an_executor() {
+    bounded("read handover", || {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let data = pattern(1 << 20, 5);
+        let sent = data.clone();
+        let peer = thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream.write_all(&sent).unwrap();
+        });
+        let socket = a_socket(Blocking).tcp().connect(addr).unwrap();
+        let mut input = socket.open_read_channel().unwrap();
+        let mut first = vec![0u8; 100_000];
+        input.blocking().read_exact(&mut first).unwrap();
+        // The rest from a future on another executor's thread, which must not block.
+        let mut rest = Vec::new();
+        futures_lite::future::block_on(input.read_to_end(&mut rest, usize::MAX)).unwrap();
+        first.extend_from_slice(&rest);
+        assert!(first == data, "{} bytes, not in order", first.len());
+        join_within("peer", peer);
+    });
+}
+
+/// `Socket::close` ends a read that blocks in the socket on the reader's own thread.
+#[test]
+fn close_ends_a_blocked_read() {
+    bounded("close while reading", || {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = thread::spawn(move || listener.accept().unwrap());
+        let socket = std::sync::Arc::new(a_socket(Blocking).tcp().connect(addr).unwrap());
+        let _held_open = join_within("peer", peer);
+        let mut input = socket.open_read_channel().unwrap();
+        let reader = thread::spawn(move || input.blocking().read(&mut [0u8; 16]));
+        thread::sleep(Duration::from_millis(50)); // let it block in the socket
+        socket.close().unwrap();
+        match join_within("reader", reader) {
+            Ok(n) => assert_eq!(n, 0, "no bytes were sent"),
+            Err(error) => assert_ne!(error.kind(), io::ErrorKind::WouldBlock),
+        }
+    });
+}
+
 #[test]
 fn peer_reset_is_reported() {
     bounded("reset", || {

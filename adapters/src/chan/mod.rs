@@ -45,6 +45,8 @@ mod writer;
 pub use blocking::{BlockingReader, BlockingWriter};
 
 pub use reader::ByteReader;
+#[cfg(any(feature = "blocking", test))]
+pub(crate) use reader::ReadThrough;
 pub use wirestate_core::chan::{
     Cause, ChannelError, DEFAULT_CAPACITY, Delimited, LineEnding, PipeConfig,
 };

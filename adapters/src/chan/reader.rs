@@ -2,6 +2,7 @@
 
 use std::future::poll_fn;
 use std::io;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -24,10 +25,36 @@ use super::writer::ByteWriter;
 /// Implements `futures_io::{AsyncRead, AsyncBufRead}` and, with the `tokio` feature,
 /// `tokio::io::{AsyncRead, AsyncBufRead}`. Dropping the reader cancels the channel: the
 /// writer's next call fails with `BrokenPipe`.
-#[derive(Debug)]
 pub struct ByteReader {
     ring: RingReader,
     line: LineReader,
+    /// Where a blocking thread fetches bytes itself when the ring runs dry (a blocking
+    /// socket).
+    source: Option<Arc<dyn ReadThrough>>,
+}
+
+impl std::fmt::Debug for ByteReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByteReader")
+            .field("ring", &self.ring)
+            .field("line", &self.line)
+            .field("read_through", &self.source.is_some())
+            .finish()
+    }
+}
+
+/// The source that feeds a channel's writer, which a reader on a thread that may block can
+/// read itself: a blocking socket, whose read pump thread is then not needed. With one
+/// thread doing the reading, as with a plain `TcpStream`, no bytes wait for a hand-off.
+pub(crate) trait ReadThrough: Send + Sync {
+    /// Called on a thread that may block, when the reader waits: moves what the source has
+    /// next into the channel, blocking until it has something (or ends, or fails, which
+    /// closes or cancels the channel). `false` if a pump thread owns the source: then the
+    /// reader waits for the pump as usual.
+    fn fill(&self) -> bool;
+    /// Called on an executor's thread, which must not block, when the reader waits: makes
+    /// sure a pump thread feeds the channel from now on.
+    fn pump(&self);
 }
 
 impl ByteReader {
@@ -35,7 +62,14 @@ impl ByteReader {
         ByteReader {
             ring,
             line: LineReader::new(),
+            source: None,
         }
+    }
+
+    /// Lets a waiting reader fetch its bytes from `source` (see [`ReadThrough`]).
+    #[cfg(any(feature = "blocking", test))]
+    pub(crate) fn set_read_through(&mut self, source: Arc<dyn ReadThrough>) {
+        self.source = Some(source);
     }
 
     /// A reader over `bytes` that ends after them.
@@ -59,10 +93,18 @@ impl ByteReader {
         cx: &mut Context<'_>,
         mut op: impl FnMut(&mut RingReader, &mut LineReader) -> Result<T, ChannelError>,
     ) -> Poll<io::Result<T>> {
-        let line = &mut self.line;
-        into_io(self.ring.poll(cx, |ring| op(ring, line)), |error| {
-            to_io_error(error, Side::Reader)
-        })
+        loop {
+            let line = &mut self.line;
+            let poll = self.ring.poll(cx, |ring| op(ring, line));
+            if let (Poll::Pending, Some(source)) = (&poll, &self.source) {
+                if !crate::park::may_block() {
+                    source.pump();
+                } else if source.fill() {
+                    continue; // the source moved something (or the end) into the ring
+                }
+            }
+            return into_io(poll, |error| to_io_error(error, Side::Reader));
+        }
     }
 
     // ---- poll primitives --------------------------------------------------------------

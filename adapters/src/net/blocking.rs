@@ -1,10 +1,16 @@
-//! Sockets on blocking std sockets; each connected socket's two pumps run on two threads.
+//! Sockets on blocking std sockets, for plain threads.
 //!
-//! The same API as `net::smol`, with blocking methods, for plain threads. The
-//! socket timeout is the socket's own read and write timeout: a read or write that waits
-//! longer cancels its channel with `TimedOut`. A pump thread ends with its direction (the
-//! peer's FIN or the application closing the write channel) or on an error;
-//! [`Socket::close`] ends both at once.
+//! The same API as `net::smol`, with blocking methods. The application's own threads move
+//! the bytes while they can, as with a plain `TcpStream`: a reader that waits on the read
+//! channel's blocking view reads the socket itself, and the write channel's blocking view
+//! writes to the socket itself while the channel holds nothing. A write pump thread sends
+//! what the application leaves in the write channel (small writes gathered until a flush,
+//! writes from async code); a read pump thread starts only if the read channel is awaited
+//! from an executor, which must not block.
+//!
+//! The socket timeout is the socket's own read and write timeout: a read or write that waits
+//! longer cancels its channel with `TimedOut`. [`Socket::close`] ends both directions at
+//! once.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
@@ -24,6 +30,8 @@ use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
 use super::socket::{Socket, SocketAddress};
 use super::sys;
+use crate::chan::ByteWriter;
+use crate::chan::io_error::cause_like;
 use crate::driver::Timer;
 use crate::park;
 
@@ -182,16 +190,102 @@ fn start<S: Stream>(
     let handle = stream.duplicate()?;
     let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
     let io = |stream| StdIo { stream, timeout };
+    // The application's threads read and write the socket themselves while they can, as
+    // with a plain `TcpStream`; the pumps cover the rest (see `ReadSide`, `WriteThrough`).
     socket.set_write_through(Arc::new(io(Arc::clone(&stream))));
-    let read = pump::read_pump(io(Arc::clone(&stream)), ends.inbound, no_deadline());
+    socket.set_read_through(Arc::new(ReadSide::new(
+        io(Arc::clone(&stream)),
+        ends.inbound,
+    )));
     let write = pump::write_pump(io(Arc::clone(&stream)), ends.outbound, no_deadline());
-    let spawned =
-        spawn("wirestate-socket-read", read).and_then(|()| spawn("wirestate-socket-write", write));
-    if let Err(error) = spawned {
-        let _ = stream.shutdown(Shutdown::Both); // ends a pump that did start
+    if let Err(error) = spawn("wirestate-socket-write", write) {
+        let _ = stream.shutdown(Shutdown::Both);
         return Err(error);
     }
     Ok(socket)
+}
+
+/// The read direction of a blocking socket. A reader on a thread that may block reads the
+/// socket itself, straight into the channel, whenever it waits: one thread, no hand-off.
+/// Once a reader waits on an executor's thread, which must not block, a pump thread takes
+/// over for good.
+struct ReadSide<S> {
+    state: Mutex<ReadState<S>>,
+}
+
+enum ReadState<S> {
+    /// The reader's threads read the socket: the socket and the channel's write end.
+    OnDemand(StdIo<S>, ByteWriter),
+    /// A pump thread has them.
+    Pumped,
+    /// The socket reached its end or failed; the channel says which.
+    Over,
+}
+
+impl<S: Stream> ReadSide<S> {
+    fn new(io: StdIo<S>, inbound: ByteWriter) -> Self {
+        ReadSide {
+            state: Mutex::new(ReadState::OnDemand(io, inbound)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReadState<S>> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl<S: Stream> crate::chan::ReadThrough for ReadSide<S> {
+    fn fill(&self) -> bool {
+        let mut state = self.lock();
+        let ReadState::OnDemand(io, inbound) = &mut *state else {
+            return false; // a pump's to feed it, or it is over (then nobody waits)
+        };
+        // The socket blocks; the channel's room is known now: no waker is needed.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let read = inbound.poll_fill(&mut cx, |slot, cx| io.poll_read(cx, slot));
+        match read {
+            Poll::Ready(Ok(0)) => {
+                let _ = inbound.close(); // the peer's FIN
+                *state = ReadState::Over;
+            }
+            Poll::Ready(Ok(_)) | Poll::Pending => {} // Pending: full, the reader takes first
+            Poll::Ready(Err(error)) => {
+                inbound.cancel_with(cause_like(&error));
+                *state = ReadState::Over;
+            }
+        }
+        true
+    }
+
+    fn pump(&self) {
+        let mut state = self.lock();
+        if !matches!(*state, ReadState::OnDemand(..)) {
+            return;
+        }
+        let ReadState::OnDemand(io, inbound) = std::mem::replace(&mut *state, ReadState::Over)
+        else {
+            unreachable!("checked above");
+        };
+        // The thread gets the socket and the channel only once it exists, so that a failed
+        // spawn can still cancel the channel with its error.
+        let (hand_over, take) = std::sync::mpsc::sync_channel(1);
+        let spawned = thread::Builder::new()
+            .name("wirestate-socket-read".into())
+            .spawn(move || {
+                if let Ok((io, inbound)) = take.recv() {
+                    park::block_on(pump::read_pump(io, inbound, no_deadline()));
+                }
+            });
+        match spawned {
+            Ok(_) => {
+                let _ = hand_over.send((io, inbound));
+                *state = ReadState::Pumped;
+            }
+            Err(error) => inbound.cancel_with(cause_like(&error)),
+        }
+    }
 }
 
 fn spawn(name: &str, pump: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {

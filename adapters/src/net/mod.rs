@@ -13,10 +13,11 @@
 //!
 //! A connected socket's read channel is filled straight from the socket into the channel's
 //! ring, and its write channel is written straight from the ring, by two pumps that run on
-//! the socket's runtime (tasks for smol and tokio, threads for blocking). Closing the write
-//! channel half-closes the socket (TCP FIN); the peer's FIN ends the read channel. A socket
-//! error cancels both channels with that error, so every later channel call reports it with
-//! its kind (`ConnectionReset`, `TimedOut`, …).
+//! the socket's runtime as tasks (smol, tokio). Blocking sockets let the application's
+//! threads do that work themselves while they block, with pump threads for the rest (see
+//! `net::blocking`). Closing the write channel half-closes the socket (TCP FIN); the peer's
+//! FIN ends the read channel. A socket error cancels both channels with that error, so every
+//! later channel call reports it with its kind (`ConnectionReset`, `TimedOut`, …).
 
 #[cfg(feature = "blocking")]
 pub mod blocking;

@@ -171,6 +171,20 @@ impl Socket {
         }
     }
 
+    /// Lets the read channel's reader, on a thread that may block, read the socket itself
+    /// through `source` (blocking sockets: see `ReadThrough`).
+    #[cfg(feature = "blocking")]
+    pub(crate) fn set_read_through(&self, source: std::sync::Arc<dyn crate::chan::ReadThrough>) {
+        if let Some(reader) = self
+            .read
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_mut()
+        {
+            reader.set_read_through(source);
+        }
+    }
+
     /// Another descriptor for the same socket (for a socket layered on this one).
     #[cfg(feature = "tls")]
     pub(crate) fn duplicate_handle(&self) -> io::Result<socket2::Socket> {
