@@ -12,14 +12,18 @@
 mod config;
 mod event;
 mod fragment;
+#[cfg(test)]
+mod memory;
 mod stream;
 #[cfg(all(test, feature = "testing"))]
 mod tests;
+mod wire;
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::{String, ToString};
-use bytes::{Bytes, BytesMut};
+use alloc::sync::Arc;
+use bytes::Bytes;
 use core::time::Duration;
 
 pub use config::{Config, Framing};
@@ -27,9 +31,8 @@ pub use event::{CloseReason, Command, Demand, Event, Interaction, Request, Strea
 
 use self::fragment::fragment;
 use self::stream::{Assembling, Credit, Kind, Partial, Side, Stream};
-use super::{
-    ErrorCode, Frame, FrameReader, MAX_REQUEST_N, MAX_STREAM_ID, Payload, RequestKind, Setup,
-};
+use self::wire::Wire;
+use super::{ErrorCode, Frame, MAX_REQUEST_N, MAX_STREAM_ID, Payload, RequestKind, Setup};
 use crate::machine::Machine;
 use crate::time::{Instant, earliest};
 use crate::ws;
@@ -61,6 +64,15 @@ enum Phase {
     Closed,
 }
 
+/// Leases both ways, when SETUP agreed on them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Leases {
+    /// What the peer granted us.
+    received: Lease,
+    /// What we granted the peer.
+    issued: Lease,
+}
+
 /// Leases in one direction.
 #[derive(Debug, Clone, Copy, Default)]
 struct Lease {
@@ -79,29 +91,29 @@ impl Lease {
 }
 
 /// An RSocket connection (RSocket 1.0) as a [`Machine`]. See the [module docs](self).
+///
+/// It keeps at most 256 bytes of state besides its buffers and streams: the [`Config`] is
+/// shared (see [`server_shared`](Connection::server_shared)), leases are boxed only when
+/// agreed, and only the framing in use has buffers.
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
-    config: Config,
+    config: Arc<Config>,
+    /// `Config::channel_refill`, which [`set_channel_refill`](Connection::set_channel_refill)
+    /// changes for this connection alone.
+    channel_refill: bool,
     phase: Phase,
-    reader: FrameReader,
-    /// Length-prefixed output (byte streams).
-    out: BytesMut,
-    /// One frame per transmit (message transports).
-    out_frames: VecDeque<Bytes>,
-    out_frames_len: usize,
+    /// The transport's buffers, by framing.
+    wire: Wire,
     events: VecDeque<Event>,
     queued_bytes: usize,
     streams: BTreeMap<StreamId, Stream>,
     next_id: StreamId,
-    /// Leases are in use (the L flag of SETUP).
-    lease_mode: bool,
-    /// What the peer granted us (when `lease_mode`).
-    lease_received: Lease,
-    /// What we granted the peer (when `lease_mode`).
-    lease_issued: Lease,
-    keepalive_interval: Duration,
-    max_lifetime: Duration,
+    /// Leases, when in use (the L flag of SETUP).
+    leases: Option<Box<Leases>>,
+    /// A server: the max lifetime the client's SETUP announced, in milliseconds (until
+    /// then, and for a client, `Config::max_lifetime` applies).
+    peer_lifetime_ms: Option<u32>,
     /// Timers start from the first time the machine sees; until then it asks for it.
     timers_armed: bool,
     next_keepalive: Option<Instant>,
@@ -116,6 +128,11 @@ pub struct Connection {
 impl Connection {
     /// A client; its SETUP is the first transmit.
     pub fn client(config: Config) -> Connection {
+        Connection::client_shared(Arc::new(config))
+    }
+
+    /// A client with a configuration shared with other connections.
+    pub fn client_shared(config: Arc<Config>) -> Connection {
         let mut connection = Connection::new(Role::Client, config);
         let setup = Frame::Setup(Setup {
             version: (1, 0),
@@ -127,7 +144,9 @@ impl Connection {
             data_mime: connection.config.data_mime.clone(),
             payload: connection.config.setup_payload.clone(),
         });
-        connection.lease_mode = connection.config.lease;
+        if connection.config.lease {
+            connection.leases = Some(Box::default());
+        }
         connection.emit(setup);
         connection.phase = Phase::Open;
         connection
@@ -135,20 +154,25 @@ impl Connection {
 
     /// A server, waiting for the client's SETUP.
     pub fn server(config: Config) -> Connection {
+        Connection::server_shared(Arc::new(config))
+    }
+
+    /// A server with a configuration shared with other connections: a server accepting
+    /// many connections keeps one [`Config`] for all of them.
+    pub fn server_shared(config: Arc<Config>) -> Connection {
         Connection::new(Role::Server, config)
     }
 
-    fn new(role: Role, config: Config) -> Connection {
+    fn new(role: Role, config: Arc<Config>) -> Connection {
         Connection {
             role,
-            reader: FrameReader::new(config.max_inbound_payload.saturating_add(64)),
-            keepalive_interval: config.keepalive_interval,
-            max_lifetime: config.max_lifetime,
+            wire: Wire::new(
+                config.framing,
+                config.max_inbound_payload.saturating_add(64),
+            ),
+            channel_refill: config.channel_refill,
             config,
             phase: Phase::AwaitingSetup,
-            out: BytesMut::new(),
-            out_frames: VecDeque::new(),
-            out_frames_len: 0,
             events: VecDeque::new(),
             queued_bytes: 0,
             streams: BTreeMap::new(),
@@ -156,9 +180,8 @@ impl Connection {
                 Role::Client => 1,
                 Role::Server => 2,
             },
-            lease_mode: false,
-            lease_received: Lease::default(),
-            lease_issued: Lease::default(),
+            leases: None,
+            peer_lifetime_ms: None,
             timers_armed: false,
             next_keepalive: None,
             last_received: Instant::ZERO,
@@ -223,15 +246,13 @@ impl Connection {
         };
         if ws.is_closing() {
             // Nothing more can go out: queued frames would hold the connection open.
-            self.out_frames.clear();
-            self.out_frames_len = 0;
+            self.wire.clear();
             return;
         }
         while ws.is_open() {
-            let Some(frame) = self.out_frames.pop_front() else {
+            let Some(frame) = self.wire.take() else {
                 break;
             };
-            self.out_frames_len -= frame.len();
             let now = self.last_now;
             if ws
                 .command(now, ws::Command::Send(ws::Message::Binary(frame)))
@@ -240,13 +261,38 @@ impl Connection {
                 break;
             }
         }
-        if self.transmit_closed && self.out_frames.is_empty() && ws.is_open() {
+        if self.transmit_closed && self.wire.buffered() == 0 && ws.is_open() {
             let close = ws::Command::Close {
                 code: ws::CloseCode::NORMAL,
                 reason: String::new(),
             };
             let _ = ws.command(self.last_now, close);
         }
+    }
+
+    /// Bytes of state beyond `size_of::<Connection>()` that this connection alone holds,
+    /// buffers and streams excluded (a shared [`Config`] is not counted).
+    #[cfg(test)]
+    pub(crate) fn boxed_state(&self) -> usize {
+        use core::mem::size_of;
+        let leases = self.leases.as_ref().map_or(0, |_| size_of::<Leases>());
+        let ws = self
+            .ws
+            .as_ref()
+            .map_or(0, |ws| size_of::<ws::Connection>() + ws.boxed_state());
+        leases + ws
+    }
+
+    /// Bytes of state for each live stream: its entry, and a boxed message in fragments.
+    #[cfg(test)]
+    pub(crate) fn stream_state(&self) -> impl Iterator<Item = usize> + '_ {
+        self.streams.values().map(|stream| {
+            let partial = stream
+                .partial
+                .as_ref()
+                .map_or(0, |_| core::mem::size_of::<(Assembling, Partial)>());
+            core::mem::size_of::<Stream>() + partial
+        })
     }
 
     /// This end's role.
@@ -266,7 +312,7 @@ impl Connection {
 
     /// Sets `Config::channel_refill` (before any channel arrives).
     pub fn set_channel_refill(&mut self, refill: bool) {
-        self.config.channel_refill = refill;
+        self.channel_refill = refill;
     }
 
     /// Whether the connection is over.
@@ -291,7 +337,7 @@ impl Connection {
 
     /// Bytes waiting to be transmitted.
     pub fn buffered_amount(&self) -> usize {
-        self.out.len() + self.out_frames_len + self.ws.as_ref().map_or(0, |ws| ws.buffered_amount())
+        self.wire.buffered() + self.ws.as_ref().map_or(0, |ws| ws.buffered_amount())
     }
 
     /// Feeds one whole frame (its bytes without a length prefix). Message transports call
@@ -340,9 +386,10 @@ impl Connection {
                 );
             }
             Ok(Frame::Setup(setup)) => {
-                self.keepalive_interval = Duration::from_millis(u64::from(setup.keepalive_ms));
-                self.max_lifetime = Duration::from_millis(u64::from(setup.lifetime_ms));
-                self.lease_mode = setup.lease;
+                self.peer_lifetime_ms = Some(setup.lifetime_ms);
+                if setup.lease {
+                    self.leases = Some(Box::default());
+                }
                 self.last_received = now;
                 self.phase = Phase::AwaitingDecision(VecDeque::new());
                 self.events.push_back(Event::Setup(setup));
@@ -368,9 +415,9 @@ impl Connection {
             Frame::Lease {
                 ttl_ms, requests, ..
             } => {
-                if self.lease_mode {
+                if let Some(leases) = &mut self.leases {
                     let ttl = Duration::from_millis(u64::from(ttl_ms));
-                    self.lease_received = Lease {
+                    leases.received = Lease {
                         requests,
                         expires: Some(now + ttl),
                     };
@@ -482,7 +529,11 @@ impl Connection {
             });
             return;
         }
-        if self.lease_mode && !self.lease_issued.take(now) {
+        if self
+            .leases
+            .as_mut()
+            .is_some_and(|leases| !leases.issued.take(now))
+        {
             if !matches!(kind, RequestKind::FireAndForget) {
                 self.emit(Frame::Error {
                     stream,
@@ -504,7 +555,7 @@ impl Connection {
             RequestKind::Channel { initial_n, .. } => (Kind::Channel, initial_n),
         };
         let window = self.config.channel_window.max(1);
-        let demand = match self.config.channel_refill {
+        let demand = match self.channel_refill {
             true => Demand::Window(window),
             false => Demand::Manual(window),
         };
@@ -515,7 +566,7 @@ impl Connection {
         if follows {
             let mut partial = Partial::default();
             partial.push(&payload);
-            state.partial = Some((Assembling::Request(interaction), partial));
+            state.partial = Some(Box::new((Assembling::Request(interaction), partial)));
             self.streams.insert(stream, state);
             self.check_partial_size(stream);
             return;
@@ -562,9 +613,9 @@ impl Connection {
             return self.deliver(stream, next, complete, payload);
         }
         // A fragment: follow F; C and N count from whichever fragment carries them.
-        let (assembling, partial) = state
+        let (assembling, partial) = &mut **state
             .partial
-            .get_or_insert_with(|| (Assembling::Item, Partial::default()));
+            .get_or_insert_with(|| Box::new((Assembling::Item, Partial::default())));
         partial.push(&payload);
         partial.next |= next;
         partial.complete |= complete;
@@ -575,7 +626,7 @@ impl Connection {
         let Some(mut state) = self.streams.remove(&stream) else {
             return;
         };
-        let (_, partial) = state.partial.take().expect("a partial message");
+        let (_, partial) = *state.partial.take().expect("a partial message");
         let (next, complete) = (partial.next, partial.complete);
         match assembling {
             Assembling::Request(interaction) => {
@@ -600,7 +651,7 @@ impl Connection {
     /// Fails the stream if reassembly passed the limit, which holds for the stream and for
     /// every stream's partial messages together; `true` if it is within.
     fn check_partial_size(&mut self, stream: StreamId) -> bool {
-        let partial_len = |s: &Stream| s.partial.as_ref().map_or(0, |(_, p)| p.len());
+        let partial_len = |s: &Stream| s.partial.as_ref().map_or(0, |p| p.1.len());
         let len = self.streams.get(&stream).map_or(0, partial_len);
         let total: usize = self.streams.values().map(partial_len).sum();
         if len <= self.config.max_inbound_payload && total <= self.config.max_inbound_payload {
@@ -726,21 +777,7 @@ impl Connection {
     /// Queues a frame, fragmented to the frame limit.
     fn emit(&mut self, frame: Frame) {
         let limit = self.config.frame_limit();
-        let framing = self.config.framing;
-        let (out, frames, frames_len) = (
-            &mut self.out,
-            &mut self.out_frames,
-            &mut self.out_frames_len,
-        );
-        fragment(frame, limit, |piece| match framing {
-            Framing::LengthPrefixed => piece.encode_prefixed(out),
-            Framing::Frames => {
-                let mut one = BytesMut::with_capacity(piece.encoded_len());
-                piece.encode(&mut one);
-                *frames_len += one.len();
-                frames.push_back(one.freeze());
-            }
-        });
+        fragment(frame, limit, |piece| self.wire.put(&piece));
     }
 
     fn enqueue(&mut self, event: Event) {
@@ -798,7 +835,11 @@ impl Connection {
         if !self.is_open() {
             return Err(UsageError::NotOpen);
         }
-        if self.lease_mode && !self.lease_received.take(now) {
+        if self
+            .leases
+            .as_mut()
+            .is_some_and(|leases| !leases.received.take(now))
+        {
             return Err(UsageError::NoLease);
         }
         let stream = self.allocate_id()?;
@@ -865,7 +906,11 @@ impl Connection {
             return Err(UsageError::NotOpen);
         }
         match self.streams.get_mut(&stream) {
-            Some(state) if !matches!(state.partial, Some((Assembling::Request(_), _))) => Ok(state),
+            Some(state)
+                if !matches!(state.partial.as_deref(), Some((Assembling::Request(_), _))) =>
+            {
+                Ok(state)
+            }
             _ => Err(UsageError::UnknownStream(stream)),
         }
     }
@@ -874,15 +919,23 @@ impl Connection {
         self.timers_armed = true;
         self.last_received = self.last_received.max(now);
         if self.role == Role::Client {
-            self.next_keepalive = Some(now + self.keepalive_interval);
+            self.next_keepalive = Some(now + self.config.keepalive_interval);
         }
+    }
+
+    /// How long the peer may stay silent: what a client's SETUP announced.
+    fn max_lifetime(&self) -> Duration {
+        self.peer_lifetime_ms
+            .map_or(self.config.max_lifetime, |ms| {
+                Duration::from_millis(u64::from(ms))
+            })
     }
 
     fn lifetime_deadline(&self) -> Option<Instant> {
         // Also while waiting for SETUP: a client that never sends one does not hold the
         // connection forever (the server's own max lifetime applies until SETUP says).
         (self.timers_armed && !matches!(self.phase, Phase::Closed))
-            .then(|| self.last_received + self.max_lifetime)
+            .then(|| self.last_received + self.max_lifetime())
     }
 }
 
@@ -905,25 +958,23 @@ impl Machine for Connection {
         if !self.wants_read() {
             return 0;
         }
-        match self.config.framing {
-            Framing::Frames => self.handle_frame(now, Bytes::copy_from_slice(data)),
-            Framing::LengthPrefixed => {
-                self.reader.push(data);
-                loop {
-                    match self.reader.next_frame() {
-                        Ok(Some(frame)) => self.handle_frame(now, frame),
-                        Ok(None) => break,
-                        Err(too_long) => {
-                            let what =
-                                alloc::format!("a {}-byte frame is over the limit", too_long.len);
-                            self.fail(ErrorCode::CONNECTION_ERROR, &what);
-                            break;
-                        }
-                    }
-                    if matches!(self.phase, Phase::Closed) {
-                        break;
-                    }
+        let Some(reader) = self.wire.reader() else {
+            self.handle_frame(now, Bytes::copy_from_slice(data)); // one input, one frame
+            return data.len();
+        };
+        reader.push(data);
+        while let Some(reader) = self.wire.reader() {
+            match reader.next_frame() {
+                Ok(Some(frame)) => self.handle_frame(now, frame),
+                Ok(None) => break,
+                Err(too_long) => {
+                    let what = alloc::format!("a {}-byte frame is over the limit", too_long.len);
+                    self.fail(ErrorCode::CONNECTION_ERROR, &what);
+                    break;
                 }
+            }
+            if matches!(self.phase, Phase::Closed) {
+                break;
             }
         }
         data.len()
@@ -968,7 +1019,7 @@ impl Machine for Connection {
                     data: Bytes::new(),
                 });
             }
-            self.next_keepalive = Some(due.max(now) + self.keepalive_interval);
+            self.next_keepalive = Some(due.max(now) + self.config.keepalive_interval);
         }
     }
 
@@ -1080,10 +1131,10 @@ impl Machine for Connection {
                 if !self.is_open() {
                     return Err(UsageError::NotOpen);
                 }
-                if !self.lease_mode {
+                let Some(leases) = &mut self.leases else {
                     return Err(UsageError::NotAllowed("leases were not agreed in SETUP"));
-                }
-                self.lease_issued = Lease {
+                };
+                leases.issued = Lease {
                     requests,
                     expires: Some(now + ttl),
                 };
@@ -1114,11 +1165,7 @@ impl Machine for Connection {
             self.feed_websocket();
             return self.ws.as_mut().and_then(|ws| ws.poll_transmit());
         }
-        if let Some(frame) = self.out_frames.pop_front() {
-            self.out_frames_len -= frame.len();
-            return Some(frame);
-        }
-        (!self.out.is_empty()).then(|| self.out.split().freeze())
+        self.wire.take()
     }
 
     fn poll_event(&mut self) -> Option<Event> {
@@ -1181,7 +1228,7 @@ impl Machine for Connection {
 
     fn is_finished(&self) -> bool {
         match &self.ws {
-            Some(ws) => self.transmit_closed && self.out_frames.is_empty() && ws.is_finished(),
+            Some(ws) => self.transmit_closed && self.wire.buffered() == 0 && ws.is_finished(),
             None => self.transmit_closed && self.buffered_amount() == 0,
         }
     }

@@ -1,6 +1,7 @@
 //! One stream's state: which sides are open, credit both ways, items held for credit, and
 //! a message being reassembled from fragments.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use bytes::BytesMut;
 
@@ -8,10 +9,11 @@ use super::event::Demand;
 use crate::rsocket::{MAX_REQUEST_N, Payload};
 
 /// Credit: items allowed so far minus items used, saturating; `MAX_REQUEST_N` or more is
-/// unbounded for good (RSocket implementations all treat 2^31-1 that way).
+/// unbounded for good (RSocket implementations all treat 2^31-1 that way). A bounded
+/// credit is below 2^31, so 32 bits hold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Credit {
-    available: u64,
+    available: u32,
     unbounded: bool,
 }
 
@@ -24,8 +26,8 @@ impl Credit {
 
     /// Adds `n` (cumulative; 2^31-1 at once, or in total, is unbounded).
     pub(crate) fn grant(&mut self, n: u32) {
-        self.available = self.available.saturating_add(u64::from(n));
-        if n >= MAX_REQUEST_N || self.available >= u64::from(MAX_REQUEST_N) {
+        self.available = self.available.saturating_add(n);
+        if n >= MAX_REQUEST_N || self.available >= MAX_REQUEST_N {
             self.unbounded = true;
         }
     }
@@ -130,8 +132,8 @@ pub(crate) struct Stream {
     pub(crate) held: VecDeque<(Payload, bool)>,
     /// Complete our side once `held` is empty.
     pub(crate) complete_after_held: bool,
-    /// A message coming in fragments.
-    pub(crate) partial: Option<(Assembling, Partial)>,
+    /// A message coming in fragments (boxed: most streams never see one).
+    pub(crate) partial: Option<Box<(Assembling, Partial)>>,
 }
 
 impl Stream {

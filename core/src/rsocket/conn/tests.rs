@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 use core::time::Duration;
 
 use super::*;
+use crate::rsocket::FrameReader;
 use crate::testing::{LinkConfig, Pair};
 
 type Peers = Pair<Connection, Connection>;
@@ -837,7 +838,7 @@ fn leases_gate_requests_both_ways() {
     ));
     // A requester beyond the issued lease is REJECTED by the responder.
     let mut server = raw_server(Config::default());
-    server.lease_mode = true;
+    server.leases = Some(Box::default());
     feed(
         &mut server,
         &Frame::Request {
