@@ -104,10 +104,11 @@ struct Decision {
 /// A WebSocket connection (RFC 6455) as a [`Machine`]: feed it the transport's bytes,
 /// drain frames and events. Pong replies and the close echo are automatic.
 ///
-/// An open connection keeps at most 256 bytes of state besides its buffers: what most
-/// connections never need (the handshake, timers, the closing handshake, a frame split
-/// across reads, permessage-deflate) is boxed only once needed, and the [`Config`] is
-/// shared (see [`server_shared`](Connection::server_shared)).
+/// The machine itself is at most 256 bytes (a test holds it to that). What most connections
+/// never need is boxed only once needed: the handshake (dropped on open), the idle and ping
+/// timers, the closing handshake, permessage-deflate, and the state of a frame split across
+/// reads (kept once allocated, for reuse). The [`Config`] can be shared by many connections
+/// (see [`server_shared`](Connection::server_shared)).
 #[derive(Debug)]
 pub struct Connection {
     role: Role,

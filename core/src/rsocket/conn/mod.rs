@@ -92,9 +92,9 @@ impl Lease {
 
 /// An RSocket connection (RSocket 1.0) as a [`Machine`]. See the [module docs](self).
 ///
-/// It keeps at most 256 bytes of state besides its buffers and streams: the [`Config`] is
-/// shared (see [`server_shared`](Connection::server_shared)), leases are boxed only when
-/// agreed, and only the framing in use has buffers.
+/// The machine itself is at most 256 bytes (a test holds it to that): the [`Config`] can be
+/// shared by many connections (see [`server_shared`](Connection::server_shared)), leases are
+/// boxed only when agreed, and only the framing in use has buffers.
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
