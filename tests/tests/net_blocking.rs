@@ -217,8 +217,9 @@ fn half_close_still_reads_the_reply() {
     });
 }
 
-/// A blocking socket's reader reads the socket on its own thread while it blocks; read from
-/// an executor, the channel gets a pump thread instead. Switching mid-stream loses nothing.
+/// A blocking socket's reader reads the socket on its own thread while it blocks, into the
+/// channel or, for large reads on an empty channel, into the caller's buffer; read from an
+/// executor, the channel gets a pump thread instead. Switching ways loses nothing.
 #[test]
 fn read_channel_switches_from_blocking_reads_to_an_executor() {
     bounded("read handover", || {
@@ -232,8 +233,16 @@ fn read_channel_switches_from_blocking_reads_to_an_executor() {
         });
         let socket = a_socket(Blocking).tcp().connect(addr).unwrap();
         let mut input = socket.open_read_channel().unwrap();
+        // Bytes through the channel (small reads and a look in place), then large reads
+        // straight from the socket once the channel is empty.
         let mut first = vec![0u8; 100_000];
-        input.blocking().read_exact(&mut first).unwrap();
+        let mut view = input.blocking();
+        view.read_exact(&mut first[..10]).unwrap();
+        let seen = view.fill_buf().unwrap().len().min(1000);
+        first[10..10 + seen].copy_from_slice(&view.fill_buf().unwrap()[..seen]);
+        view.consume(seen);
+        view.read_exact(&mut first[10 + seen..]).unwrap();
+        assert_eq!(input.total_read(), 100_000);
         // The rest from a future on another executor's thread, which must not block.
         let mut rest = Vec::new();
         futures_lite::future::block_on(input.read_to_end(&mut rest, usize::MAX)).unwrap();

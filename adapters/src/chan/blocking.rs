@@ -43,6 +43,11 @@ impl BlockingReader<'_> {
 
 impl Read for BlockingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // A blocking socket's channel: with the ring empty, a large read comes from the
+        // socket straight into `buf`, as from a plain `TcpStream`.
+        if let Some(done) = self.reader.try_read_through(buf) {
+            return done;
+        }
         block_on_poll(|cx| self.reader.poll_read_available(cx, buf))
     }
 }

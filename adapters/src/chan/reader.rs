@@ -55,7 +55,16 @@ pub(crate) trait ReadThrough: Send + Sync {
     /// Called on an executor's thread, which must not block, when the reader waits: makes
     /// sure a pump thread feeds the channel from now on.
     fn pump(&self);
+    /// Like [`fill`](Self::fill), but reads into `buf` instead of the channel, for a reader
+    /// whose channel is empty (so no byte can overtake another). `None` if a pump thread
+    /// owns the source. An end or an error closes or cancels the channel, as `fill` does.
+    fn read_into(&self, buf: &mut [u8]) -> Option<io::Result<usize>>;
 }
+
+/// The smallest read that goes from a read-through source straight into the caller's
+/// buffer: from about this size on, one system call per read costs less than the copy out
+/// of the ring it saves.
+const READ_THROUGH_MIN: usize = 16 * 1024;
 
 impl ByteReader {
     pub(crate) fn new(ring: RingReader) -> Self {
@@ -64,6 +73,20 @@ impl ByteReader {
             line: LineReader::new(),
             source: None,
         }
+    }
+
+    /// For the blocking view: reads from the read-through source straight into `buf` when
+    /// the channel is empty and `buf` is large, `None` otherwise (use the channel).
+    pub(crate) fn try_read_through(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        let source = self.source.as_ref()?;
+        if buf.len() < READ_THROUGH_MIN || !self.ring.is_waiting() {
+            return None;
+        }
+        let read = source.read_into(buf)?;
+        if let Ok(n) = read {
+            self.ring.count_read_through(n);
+        }
+        Some(read)
     }
 
     /// Lets a waiting reader fetch its bytes from `source` (see [`ReadThrough`]).

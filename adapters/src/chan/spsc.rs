@@ -464,6 +464,16 @@ impl RingReader {
         self.total_read
     }
 
+    /// Whether nothing is readable yet and more may come: open, not ended, empty.
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(self.readable(), Ok((a, b)) if a.is_empty() && b.is_empty() && !self.is_ended())
+    }
+
+    /// Counts bytes the reader took from the writer's source without passing the ring.
+    pub(crate) fn count_read_through(&mut self, n: usize) {
+        self.total_read += n as u64;
+    }
+
     pub(crate) fn closed_cause(&self) -> Option<Cause> {
         closed_cause(&self.shared)
     }

@@ -236,6 +236,22 @@ impl<S: Stream> ReadSide<S> {
     }
 }
 
+impl<S> ReadState<S> {
+    /// After a read on the reader's thread: the socket's end closes the channel and an error
+    /// cancels it, as the pump would; either way the socket is done.
+    fn settle(&mut self, read: &io::Result<usize>) {
+        let ReadState::OnDemand(_, inbound) = self else {
+            return;
+        };
+        match read {
+            Ok(0) => drop(inbound.close()), // the peer's FIN
+            Ok(_) => return,
+            Err(error) => inbound.cancel_with(cause_like(error)),
+        }
+        *self = ReadState::Over;
+    }
+}
+
 impl<S: Stream> crate::chan::ReadThrough for ReadSide<S> {
     fn fill(&self) -> bool {
         let mut state = self.lock();
@@ -244,19 +260,22 @@ impl<S: Stream> crate::chan::ReadThrough for ReadSide<S> {
         };
         // The socket blocks; the channel's room is known now: no waker is needed.
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        let read = inbound.poll_fill(&mut cx, |slot, cx| io.poll_read(cx, slot));
-        match read {
-            Poll::Ready(Ok(0)) => {
-                let _ = inbound.close(); // the peer's FIN
-                *state = ReadState::Over;
-            }
-            Poll::Ready(Ok(_)) | Poll::Pending => {} // Pending: full, the reader takes first
-            Poll::Ready(Err(error)) => {
-                inbound.cancel_with(cause_like(&error));
-                *state = ReadState::Over;
-            }
+        // Pending: the channel is full, and the reader has bytes to take first.
+        if let Poll::Ready(read) = inbound.poll_fill(&mut cx, |slot, _| Poll::Ready(io.read(slot)))
+        {
+            state.settle(&read);
         }
         true
+    }
+
+    fn read_into(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        let mut state = self.lock();
+        let ReadState::OnDemand(io, _) = &*state else {
+            return None;
+        };
+        let read = io.read(buf);
+        state.settle(&read);
+        Some(read)
     }
 
     fn pump(&self) {
@@ -346,11 +365,16 @@ struct StdIo<S> {
     timeout: Option<Duration>,
 }
 
+impl<S: Stream> StdIo<S> {
+    /// Reads some bytes into `buf`, blocking until there are some (or the end, or an error).
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        blocking("read", self.timeout, || self.stream.read_some(buf))
+    }
+}
+
 impl<S: Stream> PollRead for StdIo<S> {
     fn poll_read(&mut self, _cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        Poll::Ready(blocking("read", self.timeout, || {
-            self.stream.read_some(buf)
-        }))
+        Poll::Ready(self.read(buf))
     }
 }
 
