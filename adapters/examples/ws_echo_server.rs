@@ -25,7 +25,7 @@ fn main() -> io::Result<()> {
     let mut options = ServerOptions::default();
     #[cfg(feature = "deflate")]
     if args.get("deflate", "on") == "on" {
-        options.config.deflate = Some(Default::default());
+        std::sync::Arc::make_mut(&mut options.config).deflate = Some(Default::default());
     }
     #[cfg(feature = "tls")]
     if let (cert, key) = (args.get("tls-cert", ""), args.get("tls-key", ""))

@@ -39,7 +39,13 @@ pub async fn connect(
 
 /// Serves one accepted TCP connection: its SETUP is accepted, and `responder` answers
 /// its requests. The returned [`RSocket`] makes requests to the client.
-pub fn accept(stream: TcpStream, config: Config, responder: impl Responder) -> RSocket {
+///
+/// `config` may be an `Arc<Config>`: a server then keeps one for all its connections.
+pub fn accept(
+    stream: TcpStream,
+    config: impl Into<Arc<Config>>,
+    responder: impl Responder,
+) -> RSocket {
     start(
         stream,
         Wire::plain(rsocket::Connection::server(config)),
@@ -97,7 +103,7 @@ pub async fn connect_tls(
 pub async fn accept_tls(
     stream: TcpStream,
     tls: &tls::ServerConfig,
-    config: Config,
+    config: impl Into<Arc<Config>>,
     responder: impl Responder,
 ) -> Result<RSocket, Error> {
     let machine = transport::tls_server(rsocket::Connection::server(config), tls)?;

@@ -26,7 +26,7 @@ pub(crate) fn ws_client(
     let url = WsUrl::parse(url).map_err(|e| invalid(e.to_string()))?;
     let request =
         wirestate_core::http::ClientRequest::new(url.authority.clone(), url.resource.clone());
-    let ws = ws::Connection::client(Default::default(), crate::os_rng(), &request)
+    let ws = ws::Connection::client(ws::Config::default(), crate::os_rng(), &request)
         .map_err(|e| invalid(e.to_string()))?;
     let machine = rsocket::Connection::client_over_websocket(config, ws);
     let wire = if url.secure {
@@ -60,7 +60,7 @@ pub(crate) fn ws_client(
 #[cfg(any(feature = "smol", feature = "tokio"))]
 /// A server machine for RSocket over WebSocket: the upgrade is accepted, then SETUP.
 pub(crate) fn ws_server(config: Config) -> rsocket::Connection {
-    let ws = ws::Connection::server(Default::default(), crate::os_rng());
+    let ws = ws::Connection::server(ws::Config::default(), crate::os_rng());
     rsocket::Connection::server_over_websocket(config, ws)
 }
 

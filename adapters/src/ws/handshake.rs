@@ -51,7 +51,7 @@ pub(crate) fn server_machine(
     options: &ServerOptions,
     rng: Rng,
 ) -> Result<Wire<ws::Connection>, Error> {
-    let machine = ws::Connection::server(options.config, rng);
+    let machine = ws::Connection::server(std::sync::Arc::clone(&options.config), rng);
     #[cfg(feature = "tls")]
     if let Some(config) = &options.tls {
         return Ok(Wire::tls(machine, config.start()?));

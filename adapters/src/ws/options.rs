@@ -1,5 +1,7 @@
 //! How a WebSocket is set up: the URL, the client's request and the limits.
 
+use std::sync::Arc;
+
 use wirestate_core::http::ClientRequest;
 use wirestate_core::ws::{Config, Connection};
 
@@ -177,8 +179,9 @@ impl ClientOptions {
 /// How a server's connections behave.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
-    /// Limits and timers of the connection.
-    pub config: Config,
+    /// Limits and timers of the connection, shared by every connection accepted with these
+    /// options (and their clones) instead of copied into each.
+    pub config: Arc<Config>,
     /// `send` waits while more than this many bytes wait to be transmitted.
     pub send_high_water: usize,
     /// Accept over TLS with this configuration (`wss://`).
@@ -189,7 +192,7 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
-            config: Config::default(),
+            config: Arc::new(Config::default()),
             send_high_water: DEFAULT_SEND_HIGH_WATER,
             #[cfg(feature = "tls")]
             tls: None,
@@ -207,7 +210,7 @@ impl ServerOptions {
 
     /// Sets the connection's limits and timers.
     pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+        self.config = Arc::new(config);
         self
     }
 }

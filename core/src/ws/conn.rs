@@ -108,7 +108,7 @@ struct Decision {
 /// never need is boxed only once needed: the handshake (dropped on open), the idle and ping
 /// timers, the closing handshake, permessage-deflate, and the state of a frame split across
 /// reads (kept once allocated, for reuse). The [`Config`] can be shared by many connections
-/// (see [`server_shared`](Connection::server_shared)).
+/// (see [`server`](Connection::server)).
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
@@ -191,17 +191,14 @@ struct Compressing {
 }
 
 impl Connection {
-    /// A client connection; its upgrade request is the first transmit.
-    pub fn client(config: Config, rng: Rng, request: &ClientRequest) -> Result<Self, UsageError> {
-        Connection::client_shared(Arc::new(config), rng, request)
-    }
-
-    /// A client connection with a configuration shared with other connections.
-    pub fn client_shared(
-        config: Arc<Config>,
+    /// A client connection; its upgrade request is the first transmit. `config` may be an
+    /// `Arc<Config>` shared with other connections.
+    pub fn client(
+        config: impl Into<Arc<Config>>,
         mut rng: Rng,
         request: &ClientRequest,
     ) -> Result<Self, UsageError> {
+        let config = config.into();
         #[cfg(feature = "deflate")]
         let offered;
         #[cfg(feature = "deflate")]
@@ -228,15 +225,11 @@ impl Connection {
         Ok(connection)
     }
 
-    /// A server connection, waiting for the client's upgrade request. `_rng` is not kept:
-    /// a server never masks (taking one keeps both roles' constructors alike).
-    pub fn server(config: Config, rng: Rng) -> Self {
-        Connection::server_shared(Arc::new(config), rng)
-    }
-
-    /// A server connection with a configuration shared with other connections: a server
-    /// accepting many connections keeps one [`Config`] for all of them.
-    pub fn server_shared(config: Arc<Config>, _rng: Rng) -> Self {
+    /// A server connection, waiting for the client's upgrade request. A server accepting
+    /// many connections can share one configuration by passing an `Arc<Config>`. `_rng` is
+    /// not kept: a server never masks (taking one keeps both roles' constructors alike).
+    pub fn server(config: impl Into<Arc<Config>>, _rng: Rng) -> Self {
+        let config = config.into();
         let stage = Stage::Server(HeadBuffer::new(config.max_head));
         Connection::new(Role::Server, config, None, stage)
     }

@@ -93,7 +93,7 @@ impl Lease {
 /// An RSocket connection (RSocket 1.0) as a [`Machine`]. See the [module docs](self).
 ///
 /// The machine itself is at most 256 bytes (a test holds it to that): the [`Config`] can be
-/// shared by many connections (see [`server_shared`](Connection::server_shared)), leases are
+/// shared by many connections (see [`server`](Connection::server)), leases are
 /// boxed only when agreed, and only the framing in use has buffers.
 #[derive(Debug)]
 pub struct Connection {
@@ -126,14 +126,10 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// A client; its SETUP is the first transmit.
-    pub fn client(config: Config) -> Connection {
-        Connection::client_shared(Arc::new(config))
-    }
-
-    /// A client with a configuration shared with other connections.
-    pub fn client_shared(config: Arc<Config>) -> Connection {
-        let mut connection = Connection::new(Role::Client, config);
+    /// A client; its SETUP is the first transmit. `config` may be an `Arc<Config>` shared
+    /// with other connections.
+    pub fn client(config: impl Into<Arc<Config>>) -> Connection {
+        let mut connection = Connection::new(Role::Client, config.into());
         let setup = Frame::Setup(Setup {
             version: (1, 0),
             keepalive_ms: millis(connection.config.keepalive_interval),
@@ -152,15 +148,10 @@ impl Connection {
         connection
     }
 
-    /// A server, waiting for the client's SETUP.
-    pub fn server(config: Config) -> Connection {
-        Connection::server_shared(Arc::new(config))
-    }
-
-    /// A server with a configuration shared with other connections: a server accepting
-    /// many connections keeps one [`Config`] for all of them.
-    pub fn server_shared(config: Arc<Config>) -> Connection {
-        Connection::new(Role::Server, config)
+    /// A server, waiting for the client's SETUP. A server accepting many connections can
+    /// share one configuration by passing an `Arc<Config>`.
+    pub fn server(config: impl Into<Arc<Config>>) -> Connection {
+        Connection::new(Role::Server, config.into())
     }
 
     fn new(role: Role, config: Arc<Config>) -> Connection {
