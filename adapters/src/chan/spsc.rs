@@ -498,19 +498,26 @@ impl RingReader {
 }
 
 impl RingReader {
-    /// The published end, after checking for cancellation. Records whether the writer had
-    /// closed, read before `tail` so that "ended" covers every byte the writer wrote.
+    /// Whether the writer had closed, and the published end, after checking for
+    /// cancellation. The flags are read before `tail`, so that "closed" covers every byte up
+    /// to that end.
     #[inline]
-    fn published(&self) -> Result<usize, ChannelError> {
+    fn published(&self) -> Result<(bool, usize), ChannelError> {
         let shared = &*self.shared;
         let flags = shared.flags.load(Ordering::Acquire);
         if flags & CANCELLED != 0 {
             return Err(shared.cancelled_error());
         }
-        self.ended.set(flags & CLOSED != 0);
-        let tail = shared.tail.load(Ordering::Acquire);
-        self.seen_tail.set(tail);
-        Ok(tail)
+        Ok((flags & CLOSED != 0, shared.tail.load(Ordering::Acquire)))
+    }
+
+    /// Frees `n` read bytes for the writer and wakes it if it waits for room.
+    #[inline]
+    fn release(&mut self, n: usize) {
+        self.head = self.shared.advance(self.head, n);
+        self.total_read += n as u64;
+        self.shared.head.store(self.head, Ordering::Release);
+        Shared::notify(&self.shared.writer_waiting, &self.shared.writer_waker);
     }
 
     /// The first `len` unread bytes, as the part up to the ring's end and the part from its
@@ -540,17 +547,21 @@ impl RingReader {
 
 impl ByteSource for RingReader {
     fn readable(&self) -> Result<(&[u8], &[u8]), ChannelError> {
-        let tail = self.published()?;
+        let (closed, tail) = self.published()?;
+        self.ended.set(closed);
+        self.seen_tail.set(tail);
         Ok(self.unread(self.shared.distance(self.head, tail)))
     }
 
-    /// The hot path of every read: one check, one load of `tail`, the copy, the release.
+    /// The hot path of every read: one check, one load of `tail`, the copy, the release
+    /// (and none of `readable`'s bookkeeping, which only slice views need).
     #[inline]
     fn read(&mut self, dst: &mut [u8]) -> Result<usize, ChannelError> {
-        let tail = self.published()?;
+        let (closed, tail) = self.published()?;
         let n = self.shared.distance(self.head, tail).min(dst.len());
         if n == 0 {
-            return if dst.is_empty() || self.ended.get() {
+            self.ended.set(closed);
+            return if dst.is_empty() || closed {
                 Ok(0)
             } else {
                 Err(ChannelError::Blocked)
@@ -563,7 +574,7 @@ impl ByteSource for RingReader {
             // Only when the bytes wrap: skipping it saves a memcpy call.
             back.copy_from_slice(b);
         }
-        self.consume(n);
+        self.release(n);
         Ok(n)
     }
 
@@ -573,13 +584,9 @@ impl ByteSource for RingReader {
             n <= self.shared.distance(self.head, self.seen_tail.get()),
             "consume past the published bytes"
         );
-        if n == 0 {
-            return;
+        if n > 0 {
+            self.release(n);
         }
-        self.head = self.shared.advance(self.head, n);
-        self.total_read += n as u64;
-        self.shared.head.store(self.head, Ordering::Release);
-        Shared::notify(&self.shared.writer_waiting, &self.shared.writer_waker);
     }
 
     fn is_ended(&self) -> bool {
