@@ -64,6 +64,7 @@ mod clock;
 mod handle;
 mod poll;
 mod pump;
+mod readiness;
 mod relay;
 mod waker;
 

@@ -10,6 +10,7 @@ use wirestate_core::{Instant, Machine};
 
 use super::handle::Connection;
 use super::pump::{Inbound, Outbound, READ_CHUNK};
+use super::readiness::ReadReadiness;
 
 /// Rounds of work one poll does before yielding to the runtime, so that a connection that
 /// always has work cannot starve the other tasks.
@@ -19,6 +20,11 @@ const ROUNDS_PER_POLL: usize = 32;
 /// tokio's I/O traits. Implement it to run machines on another runtime.
 pub trait Transport {
     /// Reads into `buf`; `Ok(0)` is the end of the stream.
+    ///
+    /// After a `Pending`, the driver reads again only once the waker passed to that call is
+    /// woken (so that its other rounds cost no read system call): wake the waker of the
+    /// latest `poll_read` when bytes arrive, as tokio's and async-io's streams do, not only a
+    /// waker given to another method.
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
     /// Writes some of `buf`; returns how many bytes were taken.
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
@@ -63,6 +69,8 @@ pub struct Driver<M, T, Tm> {
     input: Inbound,
     output: Outbound,
     read_buf: Box<[u8]>,
+    /// Whether the transport may have bytes: reads wait for its wake after a `Pending`.
+    readable: ReadReadiness,
     /// The waker last registered with the connection, to skip registering it again.
     registered: Option<std::task::Waker>,
     /// This driver claimed the connection (see `State::attach`).
@@ -89,6 +97,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             input: Inbound::default(),
             output: Outbound::default(),
             read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            readable: ReadReadiness::default(),
             registered: None,
             attached: false,
             done: false,
@@ -108,6 +117,8 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             self.conn.register_driver(cx.waker());
             self.registered = Some(cx.waker().clone());
         }
+        // A wake takes the task's waker out of the readiness slot: put it back every round.
+        self.readable.register(cx.waker());
         self.conn.begin_round();
 
         // Under the lock: time, retried input, the relay, the next transmit, and what to do
@@ -182,8 +193,13 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             return Ok(Round::Finished);
         }
 
-        if wants_read {
-            if let Some(n) = completed(self.io.poll_read(cx, &mut self.read_buf), &mut progress)? {
+        if wants_read && self.readable.take() {
+            let mut read_cx = Context::from_waker(self.readable.waker());
+            let read = self.io.poll_read(&mut read_cx, &mut self.read_buf);
+            if read.is_ready() {
+                self.readable.read_completed();
+            }
+            if let Some(n) = completed(read, &mut progress)? {
                 let mut state = self.conn.lock();
                 let now = clock.now();
                 match n {
