@@ -382,8 +382,9 @@ fn dropping_the_socket_closes_with_going_away() {
 fn streaming_delivery_hands_out_pieces() {
     bounded("pieces", async {
         let (listener, url) = listen().await;
+        const PIECE: usize = 64 * 1024;
         let config = Config {
-            piece_size: Some(64 * 1024),
+            piece_size: Some(PIECE),
             ..Config::default()
         };
         let payload = pattern(1 << 20, 3);
@@ -399,6 +400,11 @@ fn streaming_delivery_hands_out_pieces() {
             loop {
                 let (piece, kind) = socket.recv_piece().await.unwrap().unwrap();
                 received.extend_from_slice(piece.as_bytes());
+                if kind != Piece::Last {
+                    // A piece goes out once a piece's worth is held, with all that is held.
+                    let len = piece.as_bytes().len();
+                    assert!((PIECE..2 * PIECE).contains(&len), "a piece of {len} bytes");
+                }
                 kinds.push(kind);
                 if kind == Piece::Last {
                     break;
@@ -418,7 +424,11 @@ fn streaming_delivery_hands_out_pieces() {
                 .iter()
                 .all(|k| *k == Piece::Middle)
         );
-        assert!(kinds.len() >= 16, "{} pieces", kinds.len());
+        assert!(
+            kinds.len() > (1 << 20) / (2 * PIECE),
+            "{} pieces",
+            kinds.len()
+        );
         assert_eq!(small, (Message::from("small"), Piece::Whole));
         socket.close(CloseCode::NORMAL, "").await.unwrap();
     });

@@ -26,7 +26,7 @@ use std::time::Duration;
 use wirestate_core::{Instant, Machine};
 
 use super::handle::Connection;
-use super::pump::{Inbound, Outbound, READ_CHUNK};
+use super::pump::{Inbound, Outbound, ReadBuffer};
 
 /// The longest any wait lasts before the shared state is looked at again.
 const MAX_WAIT: Duration = Duration::from_millis(250);
@@ -106,7 +106,7 @@ fn read_loop<M: Machine>(
 ) -> io::Result<()> {
     let clock = conn.clock();
     let mut input = Inbound::default();
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut buf = ReadBuffer::default();
     let mut read_timeout = None;
     loop {
         conn.begin_round();
@@ -136,7 +136,7 @@ fn read_loop<M: Machine>(
             stream.set_read_timeout(Some(wait))?;
             read_timeout = Some(wait);
         }
-        let result = (&*stream).read(&mut buf);
+        let result = (&*stream).read(buf.space());
         let mut state = conn.lock();
         if state.is_stopped() {
             return Ok(());
@@ -144,7 +144,7 @@ fn read_loop<M: Machine>(
         let now = clock.now();
         match result {
             Ok(0) => input.on_eof(&mut state.machine, now),
-            Ok(n) => input.feed(&mut state.machine, now, &buf[..n]),
+            Ok(n) => input.feed(&mut state.machine, now, buf.filled(n)),
             Err(error) if is_retry(&error) => continue,
             Err(error) => return Err(error),
         }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use wirestate_core::{Instant, Machine};
 
 use super::handle::Connection;
-use super::pump::{Inbound, Outbound, READ_CHUNK};
+use super::pump::{Inbound, Outbound, ReadBuffer};
 use super::readiness::ReadReadiness;
 
 /// Rounds of work one poll does before yielding to the runtime, so that a connection that
@@ -68,7 +68,7 @@ pub struct Driver<M, T, Tm> {
     armed: Option<Instant>,
     input: Inbound,
     output: Outbound,
-    read_buf: Box<[u8]>,
+    read_buf: ReadBuffer,
     /// Whether the transport may have bytes: reads wait for its wake after a `Pending`.
     readable: ReadReadiness,
     /// The waker last registered with the connection, to skip registering it again.
@@ -96,7 +96,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             armed: None,
             input: Inbound::default(),
             output: Outbound::default(),
-            read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            read_buf: ReadBuffer::default(),
             readable: ReadReadiness::default(),
             registered: None,
             attached: false,
@@ -195,7 +195,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
 
         if wants_read && self.readable.take() {
             let mut read_cx = Context::from_waker(self.readable.waker());
-            let read = self.io.poll_read(&mut read_cx, &mut self.read_buf);
+            let read = self.io.poll_read(&mut read_cx, self.read_buf.space());
             if read.is_ready() {
                 self.readable.read_completed();
             }
@@ -206,7 +206,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                     0 => self.input.on_eof(&mut state.machine, now),
                     n => self
                         .input
-                        .feed(&mut state.machine, now, &self.read_buf[..n]),
+                        .feed(&mut state.machine, now, self.read_buf.filled(n)),
                 }
                 state.relay_take_commands(now);
                 state.relay_publish();

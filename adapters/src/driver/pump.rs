@@ -9,8 +9,65 @@
 use bytes::{Buf, Bytes};
 use wirestate_core::{Instant, Machine};
 
-/// How many bytes a driver reads from the transport at once.
-pub(crate) const READ_CHUNK: usize = 16 * 1024;
+/// Unaccepted input above this many bytes is not kept once drained.
+const KEEP_UNACCEPTED: usize = 32 * 1024;
+
+/// Where a driver reads the transport into. It starts small, so that an idle connection
+/// holds little, doubles while reads fill it (a 16 KiB message then arrives in one read),
+/// and halves again after a run of reads that used less than a quarter of it.
+#[derive(Debug)]
+pub(crate) struct ReadBuffer {
+    buf: Vec<u8>,
+    /// Reads in a row that used less than a quarter of the buffer.
+    small_reads: u8,
+}
+
+impl ReadBuffer {
+    /// The size a buffer starts at, and never goes below.
+    pub(crate) const MIN: usize = 4 * 1024;
+    /// The size it never goes above.
+    pub(crate) const MAX: usize = 64 * 1024;
+    /// How many small reads in a row halve it.
+    const SHRINK_AFTER: u8 = 32;
+
+    /// Where the next read goes.
+    pub(crate) fn space(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+
+    /// The first `n` bytes of the last read, after which the buffer adapts to its size.
+    pub(crate) fn filled(&mut self, n: usize) -> &[u8] {
+        let len = self.buf.len();
+        if n == len && len < Self::MAX {
+            self.small_reads = 0;
+            self.resize(len * 2);
+            // The doubled buffer kept the bytes that were read: only its tail is new.
+        } else if n < len / 4 && len > Self::MIN {
+            self.small_reads += 1;
+            if self.small_reads == Self::SHRINK_AFTER {
+                self.small_reads = 0;
+                self.resize(len / 2);
+            }
+        } else {
+            self.small_reads = 0;
+        }
+        &self.buf[..n]
+    }
+
+    fn resize(&mut self, len: usize) {
+        self.buf.resize(len, 0);
+        self.buf.shrink_to_fit();
+    }
+}
+
+impl Default for ReadBuffer {
+    fn default() -> Self {
+        ReadBuffer {
+            buf: vec![0; Self::MIN],
+            small_reads: 0,
+        }
+    }
+}
 
 /// The transport-to-machine direction.
 #[derive(Debug, Default)]
@@ -49,7 +106,7 @@ impl Inbound {
         if self.is_drained() {
             // Keep the allocation only if it is small; a burst should not pin memory.
             self.unaccepted.clear();
-            if self.unaccepted.capacity() > 2 * READ_CHUNK {
+            if self.unaccepted.capacity() > KEEP_UNACCEPTED {
                 self.unaccepted = Vec::new();
             }
             self.start = 0;
@@ -253,5 +310,45 @@ mod tests {
         assert!(!output.is_finished(&machine), "FIN not sent yet");
         output.write_shut_down();
         assert!(output.is_finished(&machine));
+    }
+
+    #[test]
+    fn the_read_buffer_grows_while_reads_fill_it_and_shrinks_after_small_ones() {
+        let mut buf = ReadBuffer::default();
+        assert_eq!(buf.space().len(), ReadBuffer::MIN);
+        // Full reads double it, keeping what was read, up to the maximum.
+        let mut len = ReadBuffer::MIN;
+        while len < ReadBuffer::MAX {
+            buf.space().fill(7);
+            assert_eq!(buf.filled(len), vec![7; len]);
+            len *= 2;
+            assert_eq!(buf.space().len(), len);
+        }
+        buf.filled(len);
+        assert_eq!(
+            buf.space().len(),
+            ReadBuffer::MAX,
+            "never above the maximum"
+        );
+        // Small reads halve it only after a run of them; a larger read resets the run.
+        for _ in 0..ReadBuffer::SHRINK_AFTER - 1 {
+            buf.filled(10);
+        }
+        buf.filled(ReadBuffer::MAX / 2);
+        for _ in 0..ReadBuffer::SHRINK_AFTER - 1 {
+            buf.filled(10);
+        }
+        assert_eq!(buf.space().len(), ReadBuffer::MAX);
+        buf.space()[..3].copy_from_slice(b"abc");
+        assert_eq!(buf.filled(3), b"abc", "what was read survives the shrink");
+        assert_eq!(buf.space().len(), ReadBuffer::MAX / 2);
+        for _ in 0..100 * ReadBuffer::SHRINK_AFTER as usize {
+            buf.filled(1);
+        }
+        assert_eq!(
+            buf.space().len(),
+            ReadBuffer::MIN,
+            "never below the minimum"
+        );
     }
 }
