@@ -79,20 +79,13 @@ impl ReadReadiness {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::driver::waker::WakeCount;
     use std::sync::atomic::AtomicUsize;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     #[test]
     fn a_pending_read_waits_for_the_transport_wake() {
         let readiness = ReadReadiness::default();
-        let task = Arc::new(Count(AtomicUsize::new(0)));
+        let task = Arc::new(WakeCount(AtomicUsize::new(0)));
         readiness.register(&Waker::from(Arc::clone(&task)));
         assert!(readiness.take(), "ready before the first read");
         // The read came back Pending: not ready, however often the driver comes round.

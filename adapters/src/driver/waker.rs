@@ -59,25 +59,28 @@ impl DriverWaker {
     }
 }
 
+/// A waker that counts its wakes, for the driver's tests.
+#[cfg(test)]
+pub(super) struct WakeCount(pub(super) std::sync::atomic::AtomicUsize);
+
+#[cfg(test)]
+impl std::task::Wake for WakeCount {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::AtomicUsize;
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     #[test]
     fn wakes_coalesce_until_the_next_round() {
         let slot = DriverWaker::default();
         slot.wake(); // nobody registered: nothing to wake, nothing breaks
-        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let count = Arc::new(WakeCount(AtomicUsize::new(0)));
         slot.register(&Waker::from(count.clone()));
         slot.begin_round();
         slot.wake();

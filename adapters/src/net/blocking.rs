@@ -192,11 +192,10 @@ fn start<S: Stream>(
     let io = |stream| StdIo { stream, timeout };
     // The application's threads read and write the socket themselves while they can, as
     // with a plain `TcpStream`; the pumps cover the rest (see `ReadSide`, `WriteThrough`).
-    socket.set_write_through(Arc::new(io(Arc::clone(&stream))));
-    socket.set_read_through(Arc::new(ReadSide::new(
-        io(Arc::clone(&stream)),
-        ends.inbound,
-    )));
+    socket.set_own_thread_io(
+        Arc::new(io(Arc::clone(&stream))),
+        Arc::new(ReadSide::new(io(Arc::clone(&stream)), ends.inbound)),
+    );
     let write = pump::write_pump(io(Arc::clone(&stream)), ends.outbound, no_deadline());
     if let Err(error) = spawn("wirestate-socket-write", write) {
         let _ = stream.shutdown(Shutdown::Both);

@@ -157,30 +157,19 @@ impl Socket {
         Ok((self.open_read_channel()?, self.open_write_channel(false)?))
     }
 
-    /// Lets the write channel's blocking view write to `sink` itself while its ring is
-    /// empty (blocking sockets, whose pumps are threads).
+    /// Lets the application's threads make the socket calls themselves (blocking sockets,
+    /// whose pumps are threads): the write channel's blocking view writes to `sink` while
+    /// its ring is empty, and a reader on a thread that may block reads through `source`.
     #[cfg(feature = "blocking")]
-    pub(crate) fn set_write_through(&self, sink: std::sync::Arc<dyn crate::chan::WriteThrough>) {
-        if let Some(writer) = self
-            .write
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .as_mut()
-        {
+    pub(crate) fn set_own_thread_io(
+        &self,
+        sink: std::sync::Arc<dyn crate::chan::WriteThrough>,
+        source: std::sync::Arc<dyn crate::chan::ReadThrough>,
+    ) {
+        if let Some(writer) = lock(&self.write).as_mut() {
             writer.set_write_through(sink);
         }
-    }
-
-    /// Lets the read channel's reader, on a thread that may block, read the socket itself
-    /// through `source` (blocking sockets: see `ReadThrough`).
-    #[cfg(feature = "blocking")]
-    pub(crate) fn set_read_through(&self, source: std::sync::Arc<dyn crate::chan::ReadThrough>) {
-        if let Some(reader) = self
-            .read
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .as_mut()
-        {
+        if let Some(reader) = lock(&self.read).as_mut() {
             reader.set_read_through(source);
         }
     }
@@ -221,14 +210,15 @@ impl Socket {
     }
 }
 
+fn lock<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn take_once<T>(slot: &Mutex<Option<T>>, which: &str) -> io::Result<T> {
-    slot.lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take()
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("the socket's {which} channel was already opened"),
-            )
-        })
+    lock(slot).take().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("the socket's {which} channel was already opened"),
+        )
+    })
 }

@@ -152,6 +152,15 @@ impl Receiver {
     }
 
     /// The state that spans reads, which the general path needs.
+    /// Whether the message being received is compressed (permessage-deflate).
+    #[cfg(feature = "deflate")]
+    fn in_compressed_message(&self) -> bool {
+        self.progress
+            .as_ref()
+            .and_then(|progress| progress.message.as_ref())
+            .is_some_and(|message| message.compressed)
+    }
+
     fn progress(&mut self) -> &mut Progress {
         let rules = self.rules;
         self.progress.get_or_insert_with(|| {
@@ -413,11 +422,7 @@ impl Receiver {
     /// `chunk` only when inflating stopped at a piece's worth of output).
     fn payload(&mut self, chunk: &[u8], config: &Config) -> Result<usize, ProtocolError> {
         #[cfg(feature = "deflate")]
-        if self
-            .progress()
-            .message
-            .as_ref()
-            .is_some_and(|m| m.compressed)
+        if self.in_compressed_message()
             && self
                 .progress()
                 .frame
@@ -592,12 +597,7 @@ impl Receiver {
             return Ok(None);
         }
         #[cfg(feature = "deflate")]
-        if self
-            .progress()
-            .message
-            .as_ref()
-            .is_some_and(|m| m.compressed)
-        {
+        if self.in_compressed_message() {
             self.finish_compressed(config)?;
         }
         let mut message = self
