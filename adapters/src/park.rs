@@ -24,31 +24,28 @@ pub(crate) fn thread_waker() -> Waker {
 }
 
 thread_local! {
-    /// Set while this thread runs one of the block-on loops below.
-    static MAY_BLOCK: Cell<bool> = const { Cell::new(false) };
+    /// Set while this thread waits in a blocking read view (see [`reading_through`]).
+    static READING_THROUGH: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Whether the current thread is inside one of this module's block-on loops: a plain thread
-/// that may block in a system call, unlike an executor's worker. A blocking socket's read
-/// channel uses it to read the socket on the reader's own thread.
-pub(crate) fn may_block() -> bool {
-    MAY_BLOCK.with(Cell::get)
+/// Whether the current thread waits in a blocking read view, which may block in its
+/// channel's source itself (a blocking socket's `recv`) instead of waiting for a pump.
+/// Only those views set it: any other block-on loop may have other work to poll.
+pub(crate) fn is_reading_through() -> bool {
+    READING_THROUGH.with(Cell::get)
 }
 
-/// Marks the current thread as blocking-allowed until dropped (then restores the mark, for
-/// block-on loops nested in one another).
-struct BlockingScope(bool);
-
-impl BlockingScope {
-    fn enter() -> Self {
-        BlockingScope(MAY_BLOCK.with(|flag| flag.replace(true)))
+/// Runs `wait`, a blocking read view's wait, with [`is_reading_through`] set (restored
+/// after, for waits nested in one another).
+pub(crate) fn reading_through<T>(wait: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            READING_THROUGH.with(|flag| flag.set(self.0));
+        }
     }
-}
-
-impl Drop for BlockingScope {
-    fn drop(&mut self) {
-        MAY_BLOCK.with(|flag| flag.set(self.0));
-    }
+    let _restore = Restore(READING_THROUGH.with(|flag| flag.replace(true)));
+    wait()
 }
 
 /// How often a blocked thread yields and polls again before it parks.
@@ -57,7 +54,6 @@ const SPINS_BEFORE_PARK: usize = 3;
 /// Polls `poll` on the current thread, parking between polls, until it is ready.
 /// This is how the blocking halves reuse the async code paths without a runtime.
 pub(crate) fn block_on_poll<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
-    let _scope = BlockingScope::enter();
     let waker = thread_waker();
     let mut cx = Context::from_waker(&waker);
     loop {
@@ -87,7 +83,6 @@ pub(crate) fn block_on_poll_until<T>(
     deadline: Instant,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
 ) -> Option<T> {
-    let _scope = BlockingScope::enter();
     let waker = thread_waker();
     let mut cx = Context::from_waker(&waker);
     loop {

@@ -4,7 +4,7 @@ use std::io::{self, BufRead, Read, Write};
 
 use wirestate_core::chan::LineEnding;
 
-use crate::park::{block_on, block_on_poll};
+use crate::park::{block_on, block_on_poll, reading_through};
 
 use super::reader::ByteReader;
 use super::writer::ByteWriter;
@@ -37,7 +37,7 @@ impl BlockingReader<'_> {
         limit: usize,
         ending: LineEnding,
     ) -> io::Result<bool> {
-        block_on(self.reader.read_line(line, limit, ending))
+        reading_through(|| block_on(self.reader.read_line(line, limit, ending)))
     }
 }
 
@@ -48,7 +48,7 @@ impl Read for BlockingReader<'_> {
         if let Some(done) = self.reader.try_read_through(buf) {
             return done;
         }
-        block_on_poll(|cx| self.reader.poll_read_available(cx, buf))
+        reading_through(|| block_on_poll(|cx| self.reader.poll_read_available(cx, buf)))
     }
 }
 
@@ -56,7 +56,7 @@ impl BufRead for BlockingReader<'_> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         // Poll until ready, then borrow the reader's view once (the borrow checker cannot
         // see that a `Pending` poll holds no borrow).
-        block_on_poll(|cx| self.reader.poll_fill_buf(cx).map_ok(|_| ()))?;
+        reading_through(|| block_on_poll(|cx| self.reader.poll_fill_buf(cx).map_ok(|_| ())))?;
         let waker = std::task::Waker::noop();
         match self
             .reader
@@ -123,17 +123,22 @@ mod tests {
 
     use super::super::{PipeConfig, WriteThrough, byte_channel};
 
-    /// A write-through sink that records what it took, or fails with `fail`.
+    /// A write-through sink that records what it took, or fails with `fail`, or (with
+    /// `stuck`) takes nothing.
     #[derive(Default)]
     struct Recorder {
         taken: Mutex<Vec<u8>>,
         fail: Option<io::ErrorKind>,
+        stuck: bool,
     }
 
     impl WriteThrough for Recorder {
         fn write_through(&self, buf: &[u8]) -> io::Result<usize> {
             if let Some(kind) = self.fail {
                 return Err(kind.into());
+            }
+            if self.stuck {
+                return Ok(0);
             }
             self.taken.lock().unwrap().extend_from_slice(buf);
             Ok(buf.len())
@@ -181,5 +186,18 @@ mod tests {
         assert_eq!(again.kind(), io::ErrorKind::ConnectionReset);
         let seen = reader.blocking().read(&mut [0u8; 4]).unwrap_err();
         assert_eq!(seen.kind(), io::ErrorKind::ConnectionReset);
+    }
+
+    #[test]
+    fn a_write_through_that_takes_nothing_fails_instead_of_spinning() {
+        let sink = Arc::new(Recorder {
+            stuck: true,
+            ..Recorder::default()
+        });
+        let (mut writer, _reader) = byte_channel(PipeConfig::with_capacity(64).auto_flush(true));
+        writer.set_write_through(sink);
+        let error = writer.blocking().write_all(b"data").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::WriteZero);
+        assert!(writer.is_closed_for_write(), "the channel is cancelled");
     }
 }

@@ -43,17 +43,17 @@ impl std::fmt::Debug for ByteReader {
     }
 }
 
-/// The source that feeds a channel's writer, which a reader on a thread that may block can
-/// read itself: a blocking socket, whose read pump thread is then not needed. With one
-/// thread doing the reading, as with a plain `TcpStream`, no bytes wait for a hand-off.
+/// The source that feeds a channel's writer, which a blocking read view can read itself: a
+/// blocking socket, whose read pump thread is then not needed. With one thread doing the
+/// reading, as with a plain `TcpStream`, no bytes wait for a hand-off.
 pub(crate) trait ReadThrough: Send + Sync {
-    /// Called on a thread that may block, when the reader waits: moves what the source has
-    /// next into the channel, blocking until it has something (or ends, or fails, which
-    /// closes or cancels the channel). `false` if a pump thread owns the source: then the
-    /// reader waits for the pump as usual.
+    /// Called from a blocking read view's wait (see `park::reading_through`): moves what the
+    /// source has next into the channel, blocking until it has something (or ends, or
+    /// fails, which closes or cancels the channel). `false` if a pump thread owns the
+    /// source, or it is over: then the reader waits as usual.
     fn fill(&self) -> bool;
-    /// Called on an executor's thread, which must not block, when the reader waits: makes
-    /// sure a pump thread feeds the channel from now on.
+    /// Called from any other wait (an executor, which must not block, or a block-on loop
+    /// with other work): makes sure a pump thread feeds the channel from now on.
     fn pump(&self);
     /// Like [`fill`](Self::fill), but reads into `buf` instead of the channel, for a reader
     /// whose channel is empty (so no byte can overtake another). `None` if a pump thread
@@ -120,11 +120,12 @@ impl ByteReader {
             let line = &mut self.line;
             let poll = self.ring.poll(cx, |ring| op(ring, line));
             if let (Poll::Pending, Some(source)) = (&poll, &self.source) {
-                if !crate::park::may_block() {
-                    source.pump();
-                } else if source.fill() {
+                if crate::park::is_reading_through() && source.fill() {
                     continue; // the source moved something (or the end) into the ring
                 }
+                // A pump feeds the channel from now on (or nothing will): done with the source.
+                source.pump();
+                self.source = None;
             }
             return into_io(poll, |error| to_io_error(error, Side::Reader));
         }

@@ -190,7 +190,6 @@ pub(crate) fn ring(config: PipeConfig) -> (RingWriter, RingReader) {
         shared,
         head: 0,
         ended: Cell::new(false),
-        seen_tail: Cell::new(0),
         total_read: 0,
     };
     (writer, reader)
@@ -406,6 +405,8 @@ impl ByteSink for RingWriter {
     #[inline]
     fn write(&mut self, data: &[u8]) -> Result<usize, ChannelError> {
         self.writable()?;
+        self.slot_free = 0; // slots shown before are stale once this writes
+
         let n = self.free_space().min(data.len());
         if n == 0 {
             return if data.is_empty() {
@@ -451,11 +452,9 @@ pub(crate) struct RingReader {
     shared: Arc<Shared>,
     /// A copy of `shared.head`.
     head: usize,
-    /// Whether the writer had closed as of the last `readable`, read before `tail` so
-    /// that "ended" always covers every byte the writer wrote.
+    /// Whether the writer had closed as of the last `readable` or `read`, read before `tail`
+    /// so that "ended" always covers every byte the writer wrote.
     ended: Cell<bool>,
-    /// The `tail` the last `readable` saw: `consume` checks against it without a load.
-    seen_tail: Cell<usize>,
     total_read: u64,
 }
 
@@ -549,18 +548,16 @@ impl ByteSource for RingReader {
     fn readable(&self) -> Result<(&[u8], &[u8]), ChannelError> {
         let (closed, tail) = self.published()?;
         self.ended.set(closed);
-        self.seen_tail.set(tail);
         Ok(self.unread(self.shared.distance(self.head, tail)))
     }
 
-    /// The hot path of every read: one check, one load of `tail`, the copy, the release
-    /// (and none of `readable`'s bookkeeping, which only slice views need).
+    /// The hot path of every read: one check, one load of `tail`, the copy, the release.
     #[inline]
     fn read(&mut self, dst: &mut [u8]) -> Result<usize, ChannelError> {
         let (closed, tail) = self.published()?;
+        self.ended.set(closed);
         let n = self.shared.distance(self.head, tail).min(dst.len());
         if n == 0 {
-            self.ended.set(closed);
             return if dst.is_empty() || closed {
                 Ok(0)
             } else {
@@ -579,9 +576,11 @@ impl ByteSource for RingReader {
     }
 
     fn consume(&mut self, n: usize) {
-        // Bytes are only consumed after `readable` showed them, so its `tail` bounds `n`.
+        // Only published bytes can be consumed (`tail` only grows, so a fresh load bounds
+        // whatever an earlier `readable` showed).
+        let tail = self.shared.tail.load(Ordering::Acquire);
         assert!(
-            n <= self.shared.distance(self.head, self.seen_tail.get()),
+            n <= self.shared.distance(self.head, tail),
             "consume past the published bytes"
         );
         if n > 0 {

@@ -70,7 +70,12 @@ impl ByteWriter {
         if buf.is_empty() || !due || !self.ring.is_idle() || self.ring.is_closed_for_write() {
             return None;
         }
-        Some(match sink.write_through(buf) {
+        let written = match sink.write_through(buf) {
+            // A destination that takes nothing would have the caller retry forever.
+            Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+            other => other,
+        };
+        Some(match written {
             Ok(n) => {
                 self.ring.count_written_through(n);
                 Ok(n)

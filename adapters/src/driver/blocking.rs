@@ -136,7 +136,8 @@ fn read_loop<M: Machine>(
             stream.set_read_timeout(Some(wait))?;
             read_timeout = Some(wait);
         }
-        let result = (&*stream).read(buf.space());
+        // The buffer adapts to the read's size (it may reallocate): before the lock.
+        let result = (&*stream).read(buf.space()).map(|n| buf.filled(n).len());
         let mut state = conn.lock();
         if state.is_stopped() {
             return Ok(());
@@ -144,7 +145,7 @@ fn read_loop<M: Machine>(
         let now = clock.now();
         match result {
             Ok(0) => input.on_eof(&mut state.machine, now),
-            Ok(n) => input.feed(&mut state.machine, now, buf.filled(n)),
+            Ok(n) => input.feed(&mut state.machine, now, &buf.space()[..n]),
             Err(error) if is_retry(&error) => continue,
             Err(error) => return Err(error),
         }

@@ -21,10 +21,9 @@ const ROUNDS_PER_POLL: usize = 32;
 pub trait Transport {
     /// Reads into `buf`; `Ok(0)` is the end of the stream.
     ///
-    /// After a `Pending`, the driver reads again only once the waker passed to that call is
-    /// woken (so that its other rounds cost no read system call): wake the waker of the
-    /// latest `poll_read` when bytes arrive, as tokio's and async-io's streams do, not only a
-    /// waker given to another method.
+    /// After a `Pending`, the driver reads again only once a waker it passed to the
+    /// transport is woken, so that its other rounds cost no read system call. (Every call
+    /// gets the same waker, so a transport may keep one per direction or one for all.)
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
     /// Writes some of `buf`; returns how many bytes were taken.
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
@@ -167,24 +166,33 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             flags
         };
 
-        // Without the lock: the transport.
+        // Without the lock: the transport. Every call gets the readiness waker, so that a
+        // transport which keeps one waker for all directions (the latest it was given) still
+        // marks reads ready when it wakes.
+        let mut io_cx = Context::from_waker(self.readable.waker());
         if !self.output.pending().is_empty() {
-            match completed(self.io.poll_write(cx, self.output.pending()), &mut progress)? {
+            match completed(
+                self.io.poll_write(&mut io_cx, self.output.pending()),
+                &mut progress,
+            )? {
                 Some(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Some(n) => self.output.advance_written(n),
                 None => {}
             }
         } else if self.output.needs_flush() {
-            if completed(self.io.poll_flush(cx), &mut progress)?.is_some() {
+            if completed(self.io.poll_flush(&mut io_cx), &mut progress)?.is_some() {
                 self.output.flushed();
             }
         } else if shutdown {
             // A peer that already closed and reset the connection leaves nothing to shut
             // down: the FIN's purpose, no more data from us, holds either way.
-            let shut = self.io.poll_shutdown(cx).map(|result| match result {
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-                other => other,
-            });
+            let shut = self
+                .io
+                .poll_shutdown(&mut io_cx)
+                .map(|result| match result {
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                    other => other,
+                });
             if completed(shut, &mut progress)?.is_some() {
                 self.output.write_shut_down();
             }
@@ -194,19 +202,17 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         }
 
         if wants_read && self.readable.take() {
-            let mut read_cx = Context::from_waker(self.readable.waker());
-            let read = self.io.poll_read(&mut read_cx, self.read_buf.space());
+            let read = self.io.poll_read(&mut io_cx, self.read_buf.space());
             if read.is_ready() {
                 self.readable.read_completed();
             }
             if let Some(n) = completed(read, &mut progress)? {
+                let bytes = self.read_buf.filled(n); // may resize: before the lock
                 let mut state = self.conn.lock();
                 let now = clock.now();
                 match n {
                     0 => self.input.on_eof(&mut state.machine, now),
-                    n => self
-                        .input
-                        .feed(&mut state.machine, now, self.read_buf.filled(n)),
+                    _ => self.input.feed(&mut state.machine, now, bytes),
                 }
                 state.relay_take_commands(now);
                 state.relay_publish();

@@ -12,9 +12,10 @@ use wirestate_core::{Instant, Machine};
 /// Unaccepted input above this many bytes is not kept once drained.
 const KEEP_UNACCEPTED: usize = 32 * 1024;
 
-/// Where a driver reads the transport into. It starts small, so that an idle connection
-/// holds little, doubles while reads fill it (a 16 KiB message then arrives in one read),
-/// and halves again after a run of reads that used less than a quarter of it.
+/// Where a driver reads the transport into. It starts small, so that a connection with
+/// little traffic holds little, doubles while reads fill it (a 16 KiB message then arrives
+/// in one read), and halves again after a run of reads that used less than a quarter of it.
+/// A connection that falls idle after a burst keeps its size until reads resume.
 #[derive(Debug)]
 pub(crate) struct ReadBuffer {
     buf: Vec<u8>,

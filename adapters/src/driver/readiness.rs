@@ -5,8 +5,10 @@
 //! reasons: an application command, a write that completed, a timer. Some runtimes answer a
 //! read of an empty socket from cached readiness (tokio), others make the system call each
 //! time (async-io, under smol), so each such round would cost an `EAGAIN` read. The driver
-//! therefore reads through a waker of its own: a read that comes back `Pending` marks the
-//! transport not ready, and only the transport's wake marks it ready again.
+//! therefore gives the transport a waker of its own: a read that comes back `Pending` marks
+//! the transport not ready, and only a wake from the transport marks it ready again. Every
+//! transport call gets that waker, so a transport that keeps a single waker for both
+//! directions still marks reads ready (at worst, a write's wake costs one spare read).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -6,7 +6,13 @@
 //! writes to the socket itself while the channel holds nothing. A write pump thread sends
 //! what the application leaves in the write channel (small writes gathered until a flush,
 //! writes from async code); a read pump thread starts only if the read channel is awaited
-//! from an executor, which must not block.
+//! another way (from an executor, which must not block).
+//!
+//! So, as with a plain `TcpStream`, arriving bytes stay in the socket until a reader waits:
+//! `available_for_read` counts only what reads moved into the channel, and the peer's end
+//! or a reset shows at the next read. A thread that writes a large request while its peer
+//! does the same before reading can block for good, as with std sockets: read on another
+//! thread then, or use the smol or tokio sockets, whose pumps always read.
 //!
 //! The socket timeout is the socket's own read and write timeout: a read or write that waits
 //! longer cancels its channel with `TimedOut`. [`Socket::close`] ends both directions at

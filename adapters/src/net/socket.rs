@@ -72,13 +72,14 @@ pub struct ActiveOptions {
 /// A connected stream socket. Its bytes flow through two byte channels, each opened at most
 /// once: [`open_read_channel`](Socket::open_read_channel) and
 /// [`open_write_channel`](Socket::open_write_channel). Pumps on the socket's runtime move
-/// the bytes between the channels and the socket.
+/// the bytes between the channels and the socket (on blocking sockets, the application's
+/// own threads do it while they block; see `net::blocking`).
 ///
 /// - Bytes written to the write channel go out once flushed (or at once with auto-flush).
 ///   Closing the write channel sends a FIN after the last byte (a half-close); the read
 ///   channel stays open until the peer's FIN.
-/// - A socket error (a reset, a timeout) cancels the channels with that error: the next
-///   channel call reports it with its `io::ErrorKind`.
+/// - A socket error (a reset, a timeout) cancels the channel of the direction that met it
+///   with that error: the next call on it reports it with its `io::ErrorKind`.
 /// - Dropping the socket without opening a channel closes that direction: an unopened read
 ///   channel is cancelled, an unopened write channel closed (FIN).
 pub struct Socket {
