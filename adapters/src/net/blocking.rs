@@ -210,10 +210,10 @@ fn start<S: Stream>(
     Ok(socket)
 }
 
-/// The read direction of a blocking socket. A reader on a thread that may block reads the
-/// socket itself, straight into the channel, whenever it waits: one thread, no hand-off.
-/// Once a reader waits on an executor's thread, which must not block, a pump thread takes
-/// over for good.
+/// The read direction of a blocking socket. A blocking read view reads the socket itself,
+/// straight into the channel (or, for a large read, the caller's buffer), whenever it
+/// waits: one thread, no hand-off. Once the channel is awaited any other way (from an
+/// executor, which must not block), a pump thread takes over for good.
 struct ReadSide<S> {
     state: Mutex<ReadState<S>>,
 }

@@ -160,7 +160,7 @@ impl Socket {
 
     /// Lets the application's threads make the socket calls themselves (blocking sockets,
     /// whose pumps are threads): the write channel's blocking view writes to `sink` while
-    /// its ring is empty, and a reader on a thread that may block reads through `source`.
+    /// its ring is empty, and a blocking read view reads through `source`.
     #[cfg(feature = "blocking")]
     pub(crate) fn set_own_thread_io(
         &self,
