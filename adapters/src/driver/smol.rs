@@ -1,12 +1,11 @@
 //! The smol driver: futures-io transports and async-io timers.
 
 use std::future::Future;
-use std::io::{self, Read};
+use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
-use async_io::{Async, Timer};
+use async_io::Timer;
 use futures_io::{AsyncRead, AsyncWrite};
 use wirestate_core::Machine;
 
@@ -25,61 +24,6 @@ where
     T: AsyncRead + AsyncWrite + Unpin,
 {
     Driver::new(conn, FuturesIo(io), SmolTimer(Timer::never())).await
-}
-
-/// [`run`] over a smol TCP stream, reading the socket only once async-io's reactor reports
-/// it readable after a read that drained it. async-io's own `poll_read` tries the read
-/// first, so each arrival would cost one more read that finds nothing (`EAGAIN`); this
-/// costs one read per arrival, like tokio.
-pub async fn run_tcp<M: Machine>(
-    conn: Connection<M>,
-    stream: smol::net::TcpStream,
-) -> io::Result<()> {
-    let tcp = AsyncTcp {
-        io: stream.into(),
-        drained: false,
-    };
-    Driver::new(conn, tcp, SmolTimer(Timer::never())).await
-}
-
-/// A TCP socket on async-io's reactor, read after readiness.
-struct AsyncTcp {
-    io: Arc<Async<std::net::TcpStream>>,
-    /// The last read emptied the socket: wait for the reactor before the next.
-    drained: bool,
-}
-
-impl poll::Transport for AsyncTcp {
-    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        loop {
-            if self.drained {
-                // Pending registers with the reactor without a read.
-                ready!(self.io.poll_readable(cx))?;
-                self.drained = false;
-            }
-            match (&mut self.io.get_ref()).read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.drained = true,
-                Ok(n) => {
-                    // A stream socket that filled less than `buf` had nothing more.
-                    self.drained = n < buf.len();
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-
-    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut &*self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut &*self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut &*self.io).poll_close(cx)
-    }
 }
 
 /// A futures-io stream as a [`poll::Transport`]; shutting down is `poll_close`.
