@@ -137,15 +137,15 @@ fn read_loop<M: Machine>(
             read_timeout = Some(wait);
         }
         // The buffer adapts to the read's size (it may reallocate): before the lock.
-        let result = (&*stream).read(buf.space()).map(|n| buf.filled(n).len());
+        let result = (&*stream).read(buf.space()).map(|n| buf.filled(n));
         let mut state = conn.lock();
         if state.is_stopped() {
             return Ok(());
         }
         let now = clock.now();
         match result {
-            Ok(0) => input.on_eof(&mut state.machine, now),
-            Ok(n) => input.feed(&mut state.machine, now, &buf.space()[..n]),
+            Ok([]) => input.on_eof(&mut state.machine, now),
+            Ok(bytes) => input.feed(&mut state.machine, now, bytes),
             Err(error) if is_retry(&error) => continue,
             Err(error) => return Err(error),
         }

@@ -183,7 +183,7 @@ std_stream!(TcpStream);
 #[cfg(unix)]
 std_stream!(UnixStream);
 
-/// Makes the socket and starts its two pump threads.
+/// Makes the socket and starts its write pump thread (reads run on demand: `ReadSide`).
 fn start<S: Stream>(
     stream: S,
     local: SocketAddress,
@@ -285,12 +285,12 @@ impl<S: Stream> crate::chan::ReadThrough for ReadSide<S> {
 
     fn pump(&self) {
         let mut state = self.lock();
-        if !matches!(*state, ReadState::OnDemand(..)) {
-            return;
-        }
-        let ReadState::OnDemand(io, inbound) = std::mem::replace(&mut *state, ReadState::Over)
-        else {
-            unreachable!("checked above");
+        let (io, inbound) = match std::mem::replace(&mut *state, ReadState::Over) {
+            ReadState::OnDemand(io, inbound) => (io, inbound),
+            other => {
+                *state = other; // a pump already has it, or it is over
+                return;
+            }
         };
         // The thread gets the socket and the channel only once it exists, so that a failed
         // spawn can still cancel the channel with its error.

@@ -212,16 +212,11 @@ impl Connection {
             None => request,
         };
         let handshake = request.build(&mut rng).map_err(UsageError::Handshake)?;
+        let request_bytes = BytesMut::from(&handshake.request()[..]);
         let head = HeadBuffer::new(config.max_head);
         let stage = Stage::Client(ClientOpening { handshake, head });
         let mut connection = Connection::new(Role::Client, config, Some(Box::new(rng)), stage);
-        if let Phase::Handshake(handshake) = &connection.phase {
-            if let Stage::Client(opening) = &handshake.stage {
-                connection
-                    .out
-                    .extend_from_slice(opening.handshake.request());
-            }
-        }
+        connection.out = request_bytes; // the first transmit
         Ok(connection)
     }
 
