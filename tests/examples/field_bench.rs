@@ -4,19 +4,29 @@
 //!
 //! `cargo run --release -p wirestate-tests --example field_bench [-- --svg PATH --md PATH]`
 //! (`BENCH_QUICK=1`: short runs; `FIELD_SECONDS=N`: seconds per run; `FIELD_SYSCALLS=0`:
-//! no syscall counting.)
+//! no syscall counting; `FIELD_CLIENT=raw|tungstenite`: the load generator;
+//! `FIELD_SERVERS=name,...` and `FIELD_CASES=SIZExDEPTH,...`, e.g. `16384x16`: only
+//! these, for profiling one.)
 //!
 //! Cases: 100 connections x 20-byte messages, 10 x 1 KiB, 10 x 16 KiB, each with 1 message
 //! in flight per connection and with 16 in flight. Each server runs on one executor thread
 //! (see `field_echo_server`); a fresh server process serves each case, so its peak memory
 //! is the case's own.
 //!
-//! The load generator is not wirestate: tokio-tungstenite clients, one task per
-//! connection with its sink and stream split, on a tokio runtime with one worker in this
-//! process. A connection keeps its window full: it sends until the window is full, flushes
-//! once, waits for an echo, takes every echo that is already there, and refills. Every
-//! echo is checked whole: its length, its sequence number (first 8 bytes), and the rest of
-//! its content; any mismatch, error or stall fails the run.
+//! The load generator is not wirestate, and runs on a tokio runtime with one worker in this
+//! process, one task per connection. Two clients (`FIELD_CLIENT`):
+//!
+//! - `raw` (the default): WebSocket frames written and parsed by hand on tokio's
+//!   `TcpStream` (`wirestate_tests::raw_ws_client`), so cheap that the server sets the pace
+//!   where a full client library would (on two CPUs, a tokio-tungstenite client uses a
+//!   whole core and caps every server at the same rate);
+//! - `tungstenite`: tokio-tungstenite clients with sink and stream split, the client a
+//!   user would pick.
+//!
+//! Either keeps the window full: it sends until the window is full in one write, waits for
+//! an echo, takes every echo that is already there, and refills. Every echo is checked
+//! whole: its length, its sequence number (first 8 bytes), and the rest of its content;
+//! any mismatch, error or stall fails the run.
 //!
 //! Measured on the server, over the load (connections already open): CPU time from
 //! `/proc/PID/stat` (utime and stime, ticks of `sysconf(_SC_CLK_TCK)`), peak memory
@@ -39,6 +49,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use wirestate_tests::arg;
+use wirestate_tests::raw_ws_client::{Frames, RawSocket};
 
 const SERVERS: [&str; 4] = [
     "wirestate-smol",
@@ -55,6 +66,41 @@ const DEPTHS: [u64; 2] = [1, 16];
 const STALL: Duration = Duration::from_secs(10);
 
 type Socket = WebSocketStream<TcpStream>;
+
+/// The load generator (see the crate docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Client {
+    Raw,
+    Tungstenite,
+}
+
+impl Client {
+    fn from_env() -> Client {
+        match std::env::var("FIELD_CLIENT").as_deref() {
+            Ok("tungstenite") => Client::Tungstenite,
+            Ok("raw") | Err(_) => Client::Raw,
+            Ok(other) => {
+                eprintln!("field_bench: FIELD_CLIENT={other}: expected raw or tungstenite");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Client::Raw => {
+                "hand-written WebSocket clients on tokio's TcpStream (no WebSocket library)"
+            }
+            Client::Tungstenite => "tokio-tungstenite clients",
+        }
+    }
+}
+
+/// A case's open connections, of either client.
+enum Sockets {
+    Raw(Vec<RawSocket>),
+    Tungstenite(Vec<Socket>),
+}
 
 /// One server's figures for one case.
 #[derive(Clone, Debug, Default)]
@@ -85,6 +131,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(if quick { 0.3 } else { 3.0 });
     let syscalls = std::env::var("FIELD_SYSCALLS").map_or(true, |v| v != "0");
+    let client = Client::from_env();
     let svg = PathBuf::from(arg("svg", "target/field/field.svg"));
     let md = PathBuf::from(arg("md", "target/field/field.md"));
     let started = Instant::now();
@@ -99,10 +146,16 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     let mut results: Vec<Case> = Vec::new();
+    let only = |var: &str, item: &str| {
+        std::env::var(var).map_or(true, |list| list.split(',').any(|x| x.trim() == item))
+    };
     for &(size, connections) in &SIZES {
         for &depth in &DEPTHS {
+            if !only("FIELD_CASES", &format!("{size}x{depth}")) {
+                continue;
+            }
             let mut row = HashMap::new();
-            for name in SERVERS {
+            for name in SERVERS.into_iter().filter(|name| only("FIELD_SERVERS", name)) {
                 let outcome = match run_one(
                     &runtime,
                     &server,
@@ -112,6 +165,7 @@ fn main() {
                     depth,
                     seconds,
                     perf,
+                    client,
                 ) {
                     Ok(outcome) => outcome,
                     Err(error) => {
@@ -130,7 +184,7 @@ fn main() {
             results.push(((size, connections, depth), row));
         }
     }
-    let table = markdown(&results, seconds, perf);
+    let table = markdown(&results, seconds, perf, client);
     println!("{table}");
     write(&md, &table);
     write(&svg, &chart(&results));
@@ -317,6 +371,7 @@ fn run_one(
     depth: u64,
     seconds: f64,
     perf: bool,
+    client: Client,
 ) -> Result<Outcome, String> {
     let mut child = Command::new(binary)
         .args(["--impl", name, "--listen", "127.0.0.1:0"])
@@ -343,7 +398,7 @@ fn run_one(
         .ok_or_else(|| format!("unexpected first line {line:?}"))?
         .to_string();
 
-    let sockets = runtime.block_on(open(&address, connections))?;
+    let sockets = runtime.block_on(open(client, &address, connections))?;
     let perf_out =
         std::env::temp_dir().join(format!("field_bench_perf_{}.csv", std::process::id()));
     let perf_child = if perf {
@@ -377,7 +432,77 @@ fn run_one(
     })
 }
 
-async fn open(address: &str, connections: usize) -> Result<Vec<Socket>, String> {
+async fn open(client: Client, address: &str, connections: usize) -> Result<Sockets, String> {
+    Ok(match client {
+        Client::Tungstenite => Sockets::Tungstenite(open_tungstenite(address, connections).await?),
+        Client::Raw => {
+            let mut sockets = Vec::with_capacity(connections);
+            for _ in 0..connections {
+                sockets.push(RawSocket::open(address, STALL).await?);
+            }
+            Sockets::Raw(sockets)
+        }
+    })
+}
+
+/// Runs every connection until `deadline`, then waits for their last echoes; returns the
+/// echoes received, and the sockets.
+async fn load(
+    sockets: Sockets,
+    size: usize,
+    depth: u64,
+    deadline: Instant,
+) -> Result<(u64, Sockets), String> {
+    let template: Vec<u8> = (0..size).map(|i| (i * 7 + 13) as u8).collect();
+    Ok(match sockets {
+        Sockets::Tungstenite(sockets) => {
+            let tasks = sockets
+                .into_iter()
+                .map(|socket| tokio::spawn(connection(socket, template.clone(), depth, deadline)));
+            let (total, sockets) = gather(tasks).await?;
+            (total, Sockets::Tungstenite(sockets))
+        }
+        Sockets::Raw(sockets) => {
+            let frames = Frames::new(template);
+            let tasks = sockets.into_iter().map(|mut socket| {
+                let frames = frames.clone();
+                tokio::spawn(async move {
+                    let echoes = socket.echo_load(&frames, depth, deadline, STALL).await?;
+                    Ok((echoes, socket))
+                })
+            });
+            let (total, sockets) = gather(tasks).await?;
+            (total, Sockets::Raw(sockets))
+        }
+    })
+}
+
+/// Waits for every connection's task: the echoes they received in all, and the sockets.
+async fn gather<S>(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<Result<(u64, S), String>>>,
+) -> Result<(u64, Vec<S>), String> {
+    let tasks: Vec<_> = tasks.collect();
+    let mut total = 0;
+    let mut back = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let (received, socket) = task.await.map_err(|e| e.to_string())??;
+        total += received;
+        back.push(socket);
+    }
+    Ok((total, back))
+}
+
+async fn close(sockets: Sockets) {
+    match sockets {
+        Sockets::Tungstenite(sockets) => close_tungstenite(sockets).await,
+        Sockets::Raw(sockets) => {
+            let closing = sockets.into_iter().map(|socket| socket.close(STALL));
+            futures_util::future::join_all(closing).await;
+        }
+    }
+}
+
+async fn open_tungstenite(address: &str, connections: usize) -> Result<Vec<Socket>, String> {
     let mut sockets = Vec::with_capacity(connections);
     for _ in 0..connections {
         let opening = async {
@@ -399,7 +524,7 @@ async fn open(address: &str, connections: usize) -> Result<Vec<Socket>, String> 
     Ok(sockets)
 }
 
-async fn close(sockets: Vec<Socket>) {
+async fn close_tungstenite(sockets: Vec<Socket>) {
     let closing = sockets.into_iter().map(|mut socket| async move {
         let _ = tokio::time::timeout(STALL, async {
             let _ = socket.close(None).await;
@@ -439,27 +564,6 @@ fn check(template: &[u8], seq: u64, echo: Message) -> Result<(), String> {
 
 /// Runs every connection until `deadline`, then waits for their last echoes; returns the
 /// echoes received, and the sockets.
-async fn load(
-    sockets: Vec<Socket>,
-    size: usize,
-    depth: u64,
-    deadline: Instant,
-) -> Result<(u64, Vec<Socket>), String> {
-    let template: Vec<u8> = (0..size).map(|i| (i * 7 + 13) as u8).collect();
-    let tasks: Vec<_> = sockets
-        .into_iter()
-        .map(|socket| tokio::spawn(connection(socket, template.clone(), depth, deadline)))
-        .collect();
-    let mut total = 0;
-    let mut back = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        let (received, socket) = task.await.map_err(|e| e.to_string())??;
-        total += received;
-        back.push(socket);
-    }
-    Ok((total, back))
-}
-
 async fn connection(
     socket: Socket,
     template: Vec<u8>,
@@ -522,16 +626,17 @@ fn case_title(size: usize, connections: usize, depth: u64) -> String {
 /// One case, (size, connections, depth), and each server's outcome in it.
 type Case = ((usize, usize, u64), HashMap<&'static str, Outcome>);
 
-fn markdown(results: &[Case], seconds: f64, perf: bool) -> String {
+fn markdown(results: &[Case], seconds: f64, perf: bool, client: Client) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "# WebSocket echo servers against the field\n\n\
-         Each server on one executor thread; load from tokio-tungstenite clients (one \
-         tokio worker) in the harness process, on the same machine ({} CPUs), {seconds} s per \
+         Each server on one executor thread; load from {} (one tokio worker) in the \
+         harness process, on the same machine ({} CPUs), {seconds} s per \
          run, binary messages. CPU is the server's (all threads) per echoed message; \
          syscalls are the server's read-like and write-like ones per message{}; client CPU \
          is the load generator's share of one core.\n",
+        client.describe(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         if perf { "" } else { " (not counted: no perf)" }
     );
@@ -543,17 +648,18 @@ fn markdown(results: &[Case], seconds: f64, perf: bool) -> String {
         );
         let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         for name in SERVERS {
-            let o = &row[name];
+            let Some(o) = row.get(name) else { continue };
             let per = |c: Option<u64>| {
                 c.map_or("n/a".to_string(), |c| {
                     format!("{:.3}", c as f64 / o.messages as f64)
                 })
             };
             let ratio = |peer: &str| {
-                if name.starts_with("wirestate") {
-                    format!("{:.2}x", o.rate() / row[peer].rate())
-                } else {
-                    String::new()
+                match row.get(peer) {
+                    Some(peer) if name.starts_with("wirestate") => {
+                        format!("{:.2}x", o.rate() / peer.rate())
+                    }
+                    _ => String::new(),
                 }
             };
             let _ = writeln!(
@@ -620,7 +726,9 @@ fn chart(results: &[Case]) -> String {
     for (g, ((size, connections, depth), row)) in results.iter().enumerate() {
         let x0 = left + gap / 2.0 + g as f64 * group_w;
         for (s, name) in SERVERS.iter().enumerate() {
-            let v = row[name].rate();
+            let Some(v) = row.get(name).map(Outcome::rate) else {
+                continue;
+            };
             let x = x0 + s as f64 * bar_w;
             let _ = writeln!(
                 svg,

@@ -4,7 +4,8 @@
 //! [`TcpStream`](std::net::TcpStream) peers ([`peers`]), the application's side of a driven
 //! [`Duplex`](wirestate_core::chan::Duplex) ([`app`]), written once against the [`app::Wait`]
 //! trait that each driver test implements for its runtime, a test-only machine with
-//! timers ([`ticker`]), and certificates made in the test for TLS ([`pki`]).
+//! timers ([`ticker`]), certificates made in the test for TLS ([`pki`]), and the field
+//! harness's load client ([`raw_ws_client`]).
 
 #![warn(missing_docs)]
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 pub mod app;
 pub mod peers;
 pub mod pki;
+pub mod raw_ws_client;
 pub mod rsocket_peer;
 pub mod ticker;
 pub mod ws_peers;
