@@ -155,7 +155,10 @@ fn main() {
                 continue;
             }
             let mut row = HashMap::new();
-            for name in SERVERS.into_iter().filter(|name| only("FIELD_SERVERS", name)) {
+            for name in SERVERS
+                .into_iter()
+                .filter(|name| only("FIELD_SERVERS", name))
+            {
                 let outcome = match run_one(
                     &runtime,
                     &server,
@@ -654,13 +657,11 @@ fn markdown(results: &[Case], seconds: f64, perf: bool, client: Client) -> Strin
                     format!("{:.3}", c as f64 / o.messages as f64)
                 })
             };
-            let ratio = |peer: &str| {
-                match row.get(peer) {
-                    Some(peer) if name.starts_with("wirestate") => {
-                        format!("{:.2}x", o.rate() / peer.rate())
-                    }
-                    _ => String::new(),
+            let ratio = |peer: &str| match row.get(peer) {
+                Some(peer) if name.starts_with("wirestate") => {
+                    format!("{:.2}x", o.rate() / peer.rate())
                 }
+                _ => String::new(),
             };
             let _ = writeln!(
                 out,

@@ -16,7 +16,7 @@
 //! ways to unblock the other thread and unparks it. No wait is unbounded: reads, writes and
 //! parks all time out within 250 ms and look at the shared state again.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
@@ -26,7 +26,7 @@ use std::time::Duration;
 use wirestate_core::{Instant, Machine};
 
 use super::handle::Connection;
-use super::pump::{Inbound, Outbound, ReadBuffer};
+use super::pump::{Inbound, MAX_GATHER, Outbound, ReadBuffer};
 
 /// The longest any wait lasts before the shared state is looked at again.
 const MAX_WAIT: Duration = Duration::from_millis(250);
@@ -187,10 +187,10 @@ fn write_loop<M: Machine>(
             }
             // Commands queued through a relay go in before the transmits are taken.
             state.relay_take_commands(now);
-            let was_sending = !output.pending().is_empty();
-            let mut sending = output.next_outgoing(&mut state.machine).is_some();
+            let was_sending = output.is_sending();
+            let mut sending = output.next_outgoing(&mut state.machine);
             if state.relay_publish() {
-                sending = output.next_outgoing(&mut state.machine).is_some();
+                sending = output.next_outgoing(&mut state.machine);
             }
             if fired || (sending && !was_sending) {
                 state.wake_events();
@@ -208,12 +208,16 @@ fn write_loop<M: Machine>(
             }
         };
         match step {
-            Step::Write => match (&*stream).write(output.pending()) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => output.advance_written(n),
-                Err(error) if is_retry(&error) => {}
-                Err(error) => return Err(error),
-            },
+            Step::Write => {
+                let mut slices = [IoSlice::new(&[]); MAX_GATHER];
+                let n = output.slices(&mut slices);
+                match (&*stream).write_vectored(&slices[..n]) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => output.advance_written(n),
+                    Err(error) if is_retry(&error) => {}
+                    Err(error) => return Err(error),
+                }
+            }
             Step::Shutdown => {
                 match stream.shutdown(Shutdown::Write) {
                     // The peer already closed and reset: nothing is left to shut down.

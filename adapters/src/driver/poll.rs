@@ -2,14 +2,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use wirestate_core::{Instant, Machine};
 
 use super::handle::Connection;
-use super::pump::{Inbound, Outbound, ReadBuffer};
+use super::pump::{Inbound, MAX_GATHER, Outbound, ReadBuffer};
 use super::readiness::ReadReadiness;
 
 /// Rounds of work one poll does before yielding to the runtime, so that a connection that
@@ -27,6 +27,19 @@ pub trait Transport {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
     /// Writes some of `buf`; returns how many bytes were taken.
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    /// Writes some of `bufs`, in order, in one call where the transport can (`writev`);
+    /// returns how many bytes were taken. By default, writes the first non-empty one.
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let first = bufs
+            .iter()
+            .find(|buf| !buf.is_empty())
+            .map_or(&[][..], |buf| buf);
+        self.poll_write(cx, first)
+    }
     /// Pushes buffered bytes to the wire.
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Shuts down the write half (TCP FIN); reading stays possible.
@@ -139,13 +152,13 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             // Commands queued through a relay go in before the transmits are taken.
             touched |= state.relay_take_commands(now);
             let machine = &mut state.machine;
-            let was_sending = !self.output.pending().is_empty();
-            let mut sending = self.output.next_outgoing(machine).is_some();
+            let was_sending = self.output.is_sending();
+            let mut sending = self.output.next_outgoing(machine);
             // A relay moves events out (freeing the machine's room for input) and may make
             // the machine transmit (a fault it held back): take that too, and go round again.
             if state.relay_publish() {
                 progress = true;
-                sending = self.output.next_outgoing(&mut state.machine).is_some();
+                sending = self.output.next_outgoing(&mut state.machine);
             }
             touched |= sending && !was_sending;
             let machine = &mut state.machine;
@@ -170,11 +183,13 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         // transport which keeps one waker for all directions (the latest it was given) still
         // marks reads ready when it wakes.
         let mut io_cx = Context::from_waker(self.readable.waker());
-        if !self.output.pending().is_empty() {
-            match completed(
-                self.io.poll_write(&mut io_cx, self.output.pending()),
-                &mut progress,
-            )? {
+        if self.output.is_sending() {
+            let mut slices = [IoSlice::new(&[]); MAX_GATHER];
+            let write = match self.output.slices(&mut slices) {
+                1 => self.io.poll_write(&mut io_cx, self.output.first()),
+                n => self.io.poll_write_vectored(&mut io_cx, &slices[..n]),
+            };
+            match completed(write, &mut progress)? {
                 Some(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Some(n) => self.output.advance_written(n),
                 None => {}

@@ -6,6 +6,9 @@
 //! its threads. Neither does I/O or reads a clock: the caller passes `now` and performs the
 //! reads, writes and shutdowns they ask for.
 
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
 use bytes::{Buf, Bytes};
 use wirestate_core::{Instant, Machine};
 
@@ -140,11 +143,17 @@ impl Inbound {
     }
 }
 
+/// Transmits one write takes at most: the machine's frames and the payloads it queued
+/// without copying them (see `wirestate_core::ws`) go out in one vectored write.
+pub(crate) const MAX_GATHER: usize = 64;
+
 /// The machine-to-transport direction.
 #[derive(Debug, Default)]
 pub(crate) struct Outbound {
-    /// The rest of the transmit being written.
-    pending: Bytes,
+    /// The transmits being written, oldest first; the first may be partly written. Taken
+    /// from the machine only once the last batch is written, so that the machine's own
+    /// output limit still holds back its input.
+    pending: VecDeque<Bytes>,
     /// Bytes were written since the last flush.
     unflushed: bool,
     /// The write half was shut down (TCP FIN sent).
@@ -152,25 +161,51 @@ pub(crate) struct Outbound {
 }
 
 impl Outbound {
-    /// The bytes to write next: the rest of the current transmit, or the machine's next one.
-    /// `None` when the machine has nothing to send.
-    pub(crate) fn next_outgoing<M: Machine>(&mut self, machine: &mut M) -> Option<&[u8]> {
-        while self.pending.is_empty() {
-            self.pending = machine.poll_transmit()?;
+    /// Takes the machine's next transmits (up to [`MAX_GATHER`]) once the last batch is
+    /// written. Returns whether any bytes wait to be written.
+    pub(crate) fn next_outgoing<M: Machine>(&mut self, machine: &mut M) -> bool {
+        if self.pending.is_empty() {
+            while self.pending.len() < MAX_GATHER {
+                match machine.poll_transmit() {
+                    Some(transmit) if transmit.is_empty() => {}
+                    Some(transmit) => self.pending.push_back(transmit),
+                    None => break,
+                }
+            }
         }
-        Some(&self.pending)
+        self.is_sending()
     }
 
-    /// The rest of the current transmit (empty if none).
-    pub(crate) fn pending(&self) -> &[u8] {
-        &self.pending
+    /// Whether bytes wait to be written.
+    pub(crate) fn is_sending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
-    /// Records that the transport took `n` bytes of [`pending`](Outbound::pending).
-    pub(crate) fn advance_written(&mut self, n: usize) {
-        self.pending.advance(n.min(self.pending.len()));
+    /// The first transmit's unwritten bytes (empty if none).
+    pub(crate) fn first(&self) -> &[u8] {
+        self.pending.front().map_or(&[], |bytes| bytes)
+    }
+
+    /// Fills `slices` with the unwritten transmits, in order; returns how many it filled.
+    pub(crate) fn slices<'a>(&'a self, slices: &mut [IoSlice<'a>; MAX_GATHER]) -> usize {
+        for (slice, bytes) in slices.iter_mut().zip(&self.pending) {
+            *slice = IoSlice::new(bytes);
+        }
+        self.pending.len()
+    }
+
+    /// Records that the transport took `n` bytes from the front of the transmits.
+    pub(crate) fn advance_written(&mut self, mut n: usize) {
         if n > 0 {
             self.unflushed = true;
+        }
+        while let Some(front) = self.pending.front_mut() {
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.pending.pop_front();
         }
     }
 
@@ -188,7 +223,7 @@ impl Outbound {
     /// again and everything it sent was written. Call after
     /// [`next_outgoing`](Outbound::next_outgoing) returned `None`.
     pub(crate) fn should_shutdown_write<M: Machine>(&self, machine: &M) -> bool {
-        !self.write_shut && self.pending.is_empty() && machine.is_transmit_closed()
+        !self.write_shut && !self.is_sending() && machine.is_transmit_closed()
     }
 
     /// Records that the write half was shut down.
@@ -200,7 +235,7 @@ impl Outbound {
     /// and the write half was shut down if the machine closed its transmit side. Call after
     /// [`next_outgoing`](Outbound::next_outgoing) returned `None`.
     pub(crate) fn is_finished<M: Machine>(&self, machine: &M) -> bool {
-        self.pending.is_empty()
+        !self.is_sending()
             && machine.is_finished()
             && (self.write_shut || !machine.is_transmit_closed())
     }
@@ -272,24 +307,25 @@ mod tests {
     fn partial_writes_then_shutdown_then_finished() {
         let mut machine = Duplex::default();
         let mut output = Outbound::default();
-        assert_eq!(output.next_outgoing(&mut machine), None);
+        assert!(!output.next_outgoing(&mut machine));
         assert!(!output.should_shutdown_write(&machine));
 
         machine.outbound_mut().write(b"hello").unwrap();
         machine.outbound_mut().close().unwrap();
-        assert_eq!(output.next_outgoing(&mut machine), Some(&b"hello"[..]));
+        assert!(output.next_outgoing(&mut machine));
+        assert_eq!(output.first(), b"hello");
         assert!(
             !output.should_shutdown_write(&machine),
             "bytes still pending"
         );
         output.advance_written(2);
-        assert_eq!(output.pending(), b"llo");
-        assert_eq!(output.next_outgoing(&mut machine), Some(&b"llo"[..]));
+        assert_eq!(output.first(), b"llo");
+        assert!(output.next_outgoing(&mut machine));
         output.advance_written(3);
         assert!(output.needs_flush());
         output.flushed();
         assert!(!output.needs_flush());
-        assert_eq!(output.next_outgoing(&mut machine), None);
+        assert!(!output.next_outgoing(&mut machine));
         assert!(output.should_shutdown_write(&machine));
         assert!(!output.is_finished(&machine), "read side still open");
         output.write_shut_down();
@@ -300,6 +336,73 @@ mod tests {
         assert!(output.is_finished(&machine));
     }
 
+    /// A machine whose transmits are given pieces.
+    struct Pieces(VecDeque<Bytes>);
+
+    impl Machine for Pieces {
+        type Event = ();
+        type Command = ();
+        type Reply = ();
+        type UsageError = core::convert::Infallible;
+
+        fn handle_input(&mut self, _: Instant, input: &[u8]) -> usize {
+            input.len()
+        }
+        fn handle_eof(&mut self, _: Instant) {}
+        fn handle_timeout(&mut self, _: Instant) {}
+        fn command(&mut self, _: Instant, _: ()) -> Result<(), Self::UsageError> {
+            Ok(())
+        }
+        fn poll_transmit(&mut self) -> Option<Bytes> {
+            self.0.pop_front()
+        }
+        fn poll_event(&mut self) -> Option<()> {
+            None
+        }
+        fn poll_timeout(&self) -> Option<Instant> {
+            None
+        }
+        fn wants_read(&self) -> bool {
+            false
+        }
+        fn is_transmit_closed(&self) -> bool {
+            false
+        }
+        fn is_finished(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn transmits_are_gathered_for_one_write_and_advanced_across() {
+        let pieces = [&b"ab"[..], b"", b"cde", b"f"].map(Bytes::from_static);
+        let mut machine = Pieces(pieces.into_iter().collect());
+        let mut output = Outbound::default();
+        assert!(output.next_outgoing(&mut machine));
+        let mut slices = [IoSlice::new(&[]); MAX_GATHER];
+        let n = output.slices(&mut slices);
+        let gathered: Vec<&[u8]> = slices[..n].iter().map(|s| &**s).collect();
+        assert_eq!(gathered, [&b"ab"[..], b"cde", b"f"], "empty ones skipped");
+        output.advance_written(3);
+        assert_eq!(output.first(), b"de");
+        output.advance_written(3);
+        assert!(!output.is_sending());
+
+        let many = (0..MAX_GATHER + 1).map(|_| Bytes::from_static(b"x"));
+        let mut machine = Pieces(many.collect());
+        assert!(output.next_outgoing(&mut machine));
+        assert_eq!(
+            output.slices(&mut [IoSlice::new(&[]); MAX_GATHER]),
+            MAX_GATHER
+        );
+        output.advance_written(MAX_GATHER);
+        assert!(
+            output.next_outgoing(&mut machine),
+            "the rest in the next batch"
+        );
+        assert_eq!(output.first(), b"x");
+    }
+
     #[test]
     fn finished_waits_for_shutdown() {
         let mut machine = Duplex::default();
@@ -307,7 +410,7 @@ mod tests {
         machine.outbound_mut().close().unwrap();
         machine.handle_eof(NOW);
         assert!(machine.is_finished());
-        assert_eq!(output.next_outgoing(&mut machine), None);
+        assert!(!output.next_outgoing(&mut machine));
         assert!(!output.is_finished(&machine), "FIN not sent yet");
         output.write_shut_down();
         assert!(output.is_finished(&machine));

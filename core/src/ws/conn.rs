@@ -18,8 +18,9 @@ use super::close::{CloseCode, ClosePayload};
 use super::config::Config;
 use super::error::ProtocolError;
 use super::event::{CloseReason, Command, Event, Message, TimeoutKind, UsageError};
-use super::frame::MAX_CONTROL_PAYLOAD_LEN;
+use super::frame::{FrameHeader, MAX_CONTROL_PAYLOAD_LEN};
 use super::opcode::Opcode;
+use super::outgoing::{Outgoing, SHARE_MIN};
 use super::recv::{Received, Receiver};
 use super::rules::{FrameRules, Role};
 use super::send::write_frame;
@@ -117,7 +118,7 @@ pub struct Connection {
     masks: Option<Box<Rng>>,
     phase: Phase,
     receiver: Receiver,
-    out: BytesMut,
+    out: Outgoing,
     events: VecDeque<Event>,
     /// What queued events cost (payload plus [`EVENT_COST`]); input stops while they pile up.
     queued_bytes: usize,
@@ -216,7 +217,7 @@ impl Connection {
         let head = HeadBuffer::new(config.max_head);
         let stage = Stage::Client(ClientOpening { handshake, head });
         let mut connection = Connection::new(Role::Client, config, Some(Box::new(rng)), stage);
-        connection.out = request_bytes; // the first transmit
+        connection.out = Outgoing::Buffered(request_bytes); // the first transmit
         Ok(connection)
     }
 
@@ -241,7 +242,7 @@ impl Connection {
             masks,
             phase: Phase::Handshake(Box::new(Handshake { timer, stage })),
             receiver: Receiver::new(rules),
-            out: BytesMut::new(),
+            out: Outgoing::default(),
             events: VecDeque::new(),
             queued_bytes: 0,
             queued_control_events: 0,
@@ -302,7 +303,7 @@ impl Connection {
                 .compressing
                 .as_ref()
                 .map_or(0, |_| size_of::<Compressing>());
-        phase + masks + timers + closing + self.receiver.boxed_state()
+        phase + masks + timers + closing + self.out.boxed_state() + self.receiver.boxed_state()
     }
 
     /// This end's role.
@@ -402,7 +403,7 @@ impl Connection {
     fn handshake_failed(&mut self, error: HandshakeError) {
         if self.role == Role::Server {
             if let Some(response) = Response::for_error(&error) {
-                self.out.extend_from_slice(&response.to_vec());
+                self.out.buf().extend_from_slice(&response.to_vec());
             }
         }
         self.end(CloseReason::Handshake(error));
@@ -566,7 +567,7 @@ impl Connection {
 
     fn frame(&mut self, opcode: Opcode, payload: &[u8]) {
         let mask = self.next_mask();
-        write_frame(&mut self.out, opcode, true, payload, mask);
+        write_frame(self.out.buf(), opcode, true, payload, mask);
     }
 
     // ---- permessage-deflate -----------------------------------------------------------------
@@ -641,7 +642,7 @@ impl Connection {
         deflater.compress(payload, &mut compressing.compressed);
         let mask = self.masks.as_mut().map(|rng| rng.next_u32().to_ne_bytes());
         let compressed = &compressing.compressed;
-        super::send::write_compressed_frame(&mut self.out, opcode, compressed, mask);
+        super::send::write_compressed_frame(self.out.buf(), opcode, compressed, mask);
         true
     }
 
@@ -653,6 +654,22 @@ impl Connection {
             return Ok(());
         }
         self.frame(opcode, payload);
+        Ok(())
+    }
+
+    /// Frames a data message the application handed over: a large payload that goes out
+    /// as it is (a server's, uncompressed) is queued without a copy.
+    fn send_shared(&mut self, opcode: Opcode, payload: &Bytes) -> Result<(), UsageError> {
+        #[cfg(feature = "deflate")]
+        let compressing = self.compressing.is_some();
+        #[cfg(not(feature = "deflate"))]
+        let compressing = false;
+        if self.masks.is_some() || compressing || payload.len() < SHARE_MIN {
+            return self.send_payload(opcode, payload);
+        }
+        self.check_open()?;
+        FrameHeader::new(opcode, true, payload.len() as u64).encode(self.out.buf());
+        self.out.push_shared(payload.clone());
         Ok(())
     }
 
@@ -827,7 +844,7 @@ impl Machine for Connection {
                 if let Some(negotiated) = negotiated {
                     self.enable_deflate(negotiated);
                 }
-                self.out.extend_from_slice(&response.to_vec());
+                self.out.buf().extend_from_slice(&response.to_vec());
                 let early = match &mut self.handshake().stage {
                     Stage::Decision(decision) => core::mem::take(&mut decision.early),
                     _ => Vec::new(),
@@ -846,15 +863,15 @@ impl Machine for Connection {
                     return Err(UsageError::NoPendingUpgrade);
                 }
                 let response = reject.into_response().map_err(UsageError::Handshake)?;
-                self.out.extend_from_slice(&response.to_vec());
+                self.out.buf().extend_from_slice(&response.to_vec());
                 self.end(CloseReason::Rejected {
                     status: response.status(),
                 });
                 Ok(())
             }
             Command::Send(message) => match &message {
-                Message::Text(text) => self.send_payload(Opcode::Text, text.as_bytes()),
-                Message::Binary(bytes) => self.send_payload(Opcode::Binary, bytes),
+                Message::Text(text) => self.send_shared(Opcode::Text, text.bytes()),
+                Message::Binary(bytes) => self.send_shared(Opcode::Binary, bytes),
             },
             Command::Ping(payload) => {
                 self.check_open()?;
@@ -875,7 +892,7 @@ impl Machine for Connection {
     }
 
     fn poll_transmit(&mut self) -> Option<Bytes> {
-        (!self.out.is_empty()).then(|| self.out.split().freeze())
+        self.out.next()
     }
 
     fn poll_event(&mut self) -> Option<Event> {

@@ -55,6 +55,7 @@ mod event;
 mod frame;
 mod mask;
 mod opcode;
+mod outgoing;
 mod recv;
 mod rules;
 mod send;

@@ -60,6 +60,11 @@ impl Text {
     pub fn into_bytes(self) -> Bytes {
         self.0
     }
+
+    /// The UTF-8 bytes as the shared buffer they are.
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.0
+    }
 }
 
 impl Deref for Text {

@@ -109,6 +109,39 @@ fn messages_both_ways_whole_and_byte_by_byte() {
 }
 
 #[test]
+fn a_servers_large_payloads_go_out_uncopied_and_in_order() {
+    let big = Bytes::from((0..10_000u32).map(|i| i as u8).collect::<Vec<_>>());
+    let messages = [
+        Message::Text("a".into()),
+        Message::Binary(big.clone()),
+        Message::Text("b".into()),
+        Message::Binary(big.clone()),
+        Message::Binary(big.slice(..4096)),
+        Message::Text("c".into()),
+    ];
+    for link in [LinkConfig::default(), LinkConfig::chunked(7)] {
+        let mut pair = open_pair(Config::default(), link);
+        for message in &messages {
+            pair.b
+                .command(pair.now, Command::Send(message.clone()))
+                .unwrap();
+        }
+        pair.drive();
+        let expected: Vec<Event> = messages.iter().cloned().map(Event::Message).collect();
+        assert_eq!(events(&mut pair.a), expected);
+    }
+    let mut server = open_server(Config::default());
+    server
+        .command(Instant::ZERO, Command::Send(Message::Binary(big.clone())))
+        .unwrap();
+    assert_eq!(server.buffered_amount(), 4 + big.len());
+    let chunks: Vec<Bytes> = core::iter::from_fn(|| server.poll_transmit()).collect();
+    assert_eq!(chunks.len(), 2, "the header, then the payload");
+    assert_eq!(chunks[1].as_ptr(), big.as_ptr(), "the payload was copied");
+    assert_eq!(server.buffered_amount(), 0);
+}
+
+#[test]
 fn fragments_with_interleaved_control_frames_reassemble() {
     let mut server = open_server(Config::default());
     let mut input = masked(Opcode::Text, false, "Hel".as_bytes());
