@@ -51,9 +51,10 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 use wirestate_tests::arg;
 use wirestate_tests::raw_ws_client::{Frames, RawSocket};
 
-const SERVERS: [&str; 4] = [
+const SERVERS: [&str; 5] = [
     "wirestate-smol",
     "wirestate-tokio",
+    "wirestate-tokio-inline",
     "tokio-tungstenite",
     "fastwebsockets",
 ];
@@ -684,7 +685,7 @@ fn markdown(results: &[Case], seconds: f64, perf: bool, client: Client) -> Strin
 
 /// A grouped bar chart of messages per second: one group per case, one bar per server.
 fn chart(results: &[Case]) -> String {
-    const COLORS: [&str; 4] = ["#1f77b4", "#2ca02c", "#ff7f0e", "#d62728"];
+    const COLORS: [&str; 5] = ["#1f77b4", "#2ca02c", "#17becf", "#ff7f0e", "#d62728"];
     let (left, top, plot_h, bar_w, gap) = (70.0, 40.0, 300.0, 22.0, 30.0);
     let group_w = bar_w * SERVERS.len() as f64 + gap;
     let width = left + group_w * results.len() as f64 + 20.0;

@@ -3,7 +3,7 @@
 //! Prints `listening on HOST:PORT` once ready; runs until killed.
 //!
 //! `cargo run --release -p wirestate-tests --example field_echo_server --
-//!  --impl wirestate-smol|wirestate-tokio|tokio-tungstenite|fastwebsockets --listen 127.0.0.1:0`
+//!  --impl wirestate-smol|wirestate-tokio|wirestate-tokio-inline|tokio-tungstenite|fastwebsockets --listen 127.0.0.1:0`
 //!
 //! Every server runs on one executor thread so that the comparison is per core: the tokio
 //! ones on a multi-thread runtime with one worker, wirestate on smol on smol's global
@@ -37,6 +37,7 @@ fn main() -> io::Result<()> {
     match implementation.as_str() {
         "wirestate-smol" => wirestate_smol(listener),
         "wirestate-tokio" => wirestate_tokio(listener),
+        "wirestate-tokio-inline" => wirestate_tokio_inline(listener),
         "tokio-tungstenite" => tokio_tungstenite(listener),
         "fastwebsockets" => fastwebsockets(listener),
         other => Err(io::Error::new(
@@ -82,6 +83,31 @@ fn wirestate_tokio(listener: TcpListener) -> io::Result<()> {
             let (stream, _) = listener.accept().await?;
             let options = options.clone();
             tokio::spawn(async move { echo(ws::tokio::accept(stream, &options).await?).await });
+        }
+    })
+}
+
+/// The same echo on an [`InlineWebSocket`](wirestate::ws::InlineWebSocket): the task that
+/// echoes drives the connection, as the peers' servers do.
+fn wirestate_tokio_inline(listener: TcpListener) -> io::Result<()> {
+    use wirestate::core::ws::CloseCode;
+    use wirestate::ws::{self, ServerOptions, accept_all};
+    let options = ServerOptions::default();
+    listener.set_nonblocking(true)?;
+    let runtime = tokio_runtime()?;
+    announce(&listener)?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let options = options.clone();
+            tokio::spawn(async move {
+                let mut socket = ws::tokio::accept_inline(stream, &options, accept_all).await?;
+                while let Some(message) = socket.recv().await? {
+                    socket.send(message).await?;
+                }
+                socket.close(CloseCode::NORMAL, "").await
+            });
         }
     })
 }

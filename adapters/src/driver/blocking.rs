@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use wirestate_core::{Instant, Machine};
 
+use super::clock::LazyNow;
 use super::handle::Connection;
 use super::pump::{Inbound, MAX_GATHER, Outbound, ReadBuffer};
 
@@ -115,17 +116,17 @@ fn read_loop<M: Machine>(
             if state.is_stopped() {
                 return Ok(());
             }
-            let now = clock.now();
-            let fired = fire_due_timer(&mut state.machine, now);
-            let retried = input.retry_unaccepted(&mut state.machine, now);
+            let mut now = LazyNow::new(clock);
+            let fired = fire_due_timer(&mut state.machine, now.get());
+            let retried = input.retry_unaccepted(&mut state.machine, now.get());
             // A relay's reader may have freed room: moving events out lets input resume.
-            state.relay_take_commands(now);
+            state.relay_take_commands(&mut now);
             let transmit = state.relay_publish();
             if fired | retried | transmit {
                 state.wake_events();
                 writer.unpark();
             }
-            let wait = wait_until(state.machine.poll_timeout(), now);
+            let wait = wait_until(state.machine.poll_timeout(), now.get());
             (input.wants_read(&state.machine), wait)
         };
         if !wants_read {
@@ -142,14 +143,14 @@ fn read_loop<M: Machine>(
         if state.is_stopped() {
             return Ok(());
         }
-        let now = clock.now();
+        let mut now = LazyNow::new(clock);
         match result {
-            Ok([]) => input.on_eof(&mut state.machine, now),
-            Ok(bytes) => input.feed(&mut state.machine, now, bytes),
+            Ok([]) => input.on_eof(&mut state.machine, now.get()),
+            Ok(bytes) => input.feed(&mut state.machine, now.get(), bytes),
             Err(error) if is_retry(&error) => continue,
             Err(error) => return Err(error),
         }
-        state.relay_take_commands(now);
+        state.relay_take_commands(&mut now);
         state.relay_publish();
         state.wake_events();
         drop(state);
@@ -180,13 +181,13 @@ fn write_loop<M: Machine>(
             if state.is_stopped() {
                 return Ok(());
             }
-            let now = clock.now();
-            let fired = fire_due_timer(&mut state.machine, now);
+            let mut now = LazyNow::new(clock);
+            let fired = fire_due_timer(&mut state.machine, now.get());
             if fired {
                 reader.unpark(); // the machine may want input again
             }
             // Commands queued through a relay go in before the transmits are taken.
-            state.relay_take_commands(now);
+            state.relay_take_commands(&mut now);
             let was_sending = output.is_sending();
             let mut sending = output.next_outgoing(&mut state.machine);
             if state.relay_publish() {
@@ -204,7 +205,7 @@ fn write_loop<M: Machine>(
                 state.stop(Ok(()));
                 Step::Finish
             } else {
-                Step::Wait(wait_until(state.machine.poll_timeout(), now))
+                Step::Wait(wait_until(state.machine.poll_timeout(), now.get()))
             }
         };
         match step {

@@ -9,6 +9,26 @@ use wirestate_core::Instant;
 /// clock) is put: about 30 years, as tokio does for "never".
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 
+/// A clock read at most once, when first needed: a driver round that finds nothing to do
+/// with time (no due timer, no input, no command) makes no clock call.
+#[derive(Debug)]
+pub(crate) struct LazyNow {
+    clock: Clock,
+    value: Option<Instant>,
+}
+
+impl LazyNow {
+    /// Reads `clock` on the first [`get`](LazyNow::get).
+    pub(crate) fn new(clock: Clock) -> LazyNow {
+        LazyNow { clock, value: None }
+    }
+
+    /// The time: read now, or the value read before.
+    pub(crate) fn get(&mut self) -> Instant {
+        *self.value.get_or_insert_with(|| self.clock.now())
+    }
+}
+
 /// Which runtime clock a [`Clock`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {

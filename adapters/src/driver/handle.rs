@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use wirestate_core::{Instant, Machine};
 
-use super::clock::Clock;
+use super::clock::{Clock, LazyNow};
 use super::relay::Relay;
 use super::waker::DriverWaker;
 use crate::park;
@@ -89,7 +89,7 @@ pub(crate) struct State<M> {
 impl<M> State<M> {
     /// Lets the relay, if any, apply what the application queued: call before the machine
     /// is asked for transmits or used directly. Returns whether it applied anything.
-    pub(crate) fn relay_take_commands(&mut self, now: Instant) -> bool {
+    pub(crate) fn relay_take_commands(&mut self, now: &mut LazyNow) -> bool {
         match &mut self.relay {
             Some(relay) => relay.take_commands(&mut self.machine, now),
             None => false,
@@ -337,7 +337,7 @@ impl<M: Machine> Connection<M> {
             let mut state = self.lock();
             let relayed = state.relay.is_some();
             if relayed {
-                state.relay_take_commands(self.shared.clock.now());
+                state.relay_take_commands(&mut LazyNow::new(self.shared.clock));
             }
             let result = f(&mut state.machine);
             if relayed {
@@ -409,7 +409,7 @@ impl<M: Machine> Connection<M> {
                 relay.stopped();
             }
             state.relay = Some(relay);
-            state.relay_take_commands(self.shared.clock.now());
+            state.relay_take_commands(&mut LazyNow::new(self.shared.clock));
             state.relay_publish();
         }
         self.wake_driver();

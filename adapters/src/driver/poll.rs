@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use wirestate_core::{Instant, Machine};
 
+use super::clock::LazyNow;
 use super::handle::Connection;
 use super::pump::{Inbound, MAX_GATHER, Outbound, ReadBuffer};
 use super::readiness::ReadReadiness;
@@ -137,20 +138,22 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         // next.
         let (deadline, wants_read, shutdown, finished, abandoned) = {
             let mut state = self.conn.lock();
-            let now = clock.now();
+            // Read under the lock (the application's commands read it there too, so the
+            // machine's time never goes back), and only if the round needs it.
+            let mut now = LazyNow::new(clock);
             let machine = &mut state.machine;
             // Whether the machine may have new events for the application.
             let mut touched = false;
-            if machine.poll_timeout().is_some_and(|d| d <= now) {
-                machine.handle_timeout(now);
+            if machine.poll_timeout().is_some_and(|d| d <= now.get()) {
+                machine.handle_timeout(now.get());
                 touched = true;
             }
-            if self.input.retry_unaccepted(machine, now) {
+            if !self.input.is_drained() && self.input.retry_unaccepted(machine, now.get()) {
                 touched = true;
                 progress = true;
             }
             // Commands queued through a relay go in before the transmits are taken.
-            touched |= state.relay_take_commands(now);
+            touched |= state.relay_take_commands(&mut now);
             let machine = &mut state.machine;
             let was_sending = self.output.is_sending();
             let mut sending = self.output.next_outgoing(machine);
@@ -163,7 +166,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             touched |= sending && !was_sending;
             let machine = &mut state.machine;
             let deadline = machine.poll_timeout();
-            if deadline.is_some_and(|d| d <= now) {
+            if deadline.is_some_and(|d| d <= now.get()) {
                 progress = true; // still due: go round again (bounded per poll)
             }
             let flags = (
@@ -224,12 +227,12 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             if let Some(n) = completed(read, &mut progress)? {
                 let bytes = self.read_buf.filled(n); // may resize: before the lock
                 let mut state = self.conn.lock();
-                let now = clock.now();
+                let mut now = LazyNow::new(clock);
                 match n {
-                    0 => self.input.on_eof(&mut state.machine, now),
-                    _ => self.input.feed(&mut state.machine, now, bytes),
+                    0 => self.input.on_eof(&mut state.machine, now.get()),
+                    _ => self.input.feed(&mut state.machine, now.get(), bytes),
                 }
-                state.relay_take_commands(now);
+                state.relay_take_commands(&mut now);
                 state.relay_publish();
                 state.wake_events();
             }
@@ -312,6 +315,32 @@ impl<M: Machine, T: Transport + Unpin, Tm: Timer + Unpin> Future for Driver<M, T
         // Still busy: let other tasks run, and come back at once.
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+/// A driver that the application's own task polls, type-erased (the inline WebSocket's).
+#[cfg(any(feature = "smol", feature = "tokio"))]
+pub(crate) trait Inline: Send {
+    /// Polls the driver future.
+    fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Bytes the driver took from the machine and has not written yet, plus one while
+    /// written bytes wait for a flush.
+    fn unwritten(&self) -> usize;
+}
+
+#[cfg(any(feature = "smol", feature = "tokio"))]
+impl<M, T, Tm> Inline for Driver<M, T, Tm>
+where
+    M: Machine + Send,
+    T: Transport + Unpin + Send,
+    Tm: Timer + Unpin + Send,
+{
+    fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(self).poll(cx)
+    }
+
+    fn unwritten(&self) -> usize {
+        self.output.unwritten() + usize::from(self.output.needs_flush())
     }
 }
 

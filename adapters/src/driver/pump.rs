@@ -181,6 +181,12 @@ impl Outbound {
         !self.pending.is_empty()
     }
 
+    /// Bytes taken from the machine and not yet written.
+    #[cfg(any(feature = "smol", feature = "tokio"))]
+    pub(crate) fn unwritten(&self) -> usize {
+        self.pending.iter().map(Bytes::len).sum()
+    }
+
     /// The first transmit's unwritten bytes (empty if none).
     pub(crate) fn first(&self) -> &[u8] {
         self.pending.front().map_or(&[], |bytes| bytes)

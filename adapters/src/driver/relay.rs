@@ -1,6 +1,6 @@
 //! [`Relay`]: an optional hook that moves commands in and events out in bulk.
 
-use wirestate_core::Instant;
+use super::clock::LazyNow;
 
 /// A companion of a machine that exchanges commands and events with the application
 /// through its own lock-free queues, so that the application's steady state (queueing a
@@ -20,8 +20,9 @@ use wirestate_core::Instant;
 /// application's tasks itself; the application wakes the driver with
 /// `Connection::wake_driver` after queueing something or freeing room.
 pub(crate) trait Relay<M>: Send {
-    /// Applies what the application queued. Returns whether it gave the machine anything.
-    fn take_commands(&mut self, machine: &mut M, now: Instant) -> bool;
+    /// Applies what the application queued, at `now` (read only if there is something).
+    /// Returns whether it gave the machine anything.
+    fn take_commands(&mut self, machine: &mut M, now: &mut LazyNow) -> bool;
 
     /// Moves what the machine has for the application out, and publishes the machine state
     /// the application's fast paths read. Returns whether the machine has new work of its

@@ -26,6 +26,15 @@ where
     Driver::new(conn, FuturesIo(io), SmolTimer(Timer::never())).await
 }
 
+/// The same driver for the application's own task to poll (an inline WebSocket).
+pub(crate) fn inline<M, T>(conn: Connection<M>, io: T) -> Box<dyn poll::Inline>
+where
+    M: Machine + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    Box::new(Driver::new(conn, FuturesIo(io), SmolTimer(Timer::never())))
+}
+
 /// A futures-io stream as a [`poll::Transport`]; shutting down is `poll_close`.
 struct FuturesIo<T>(T);
 

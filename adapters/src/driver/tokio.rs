@@ -35,6 +35,15 @@ where
     Driver::new(conn, TokioIo(io), TokioTimer(None)).await
 }
 
+/// The same driver for the application's own task to poll (an inline WebSocket).
+pub(crate) fn inline<M, T>(conn: Connection<M>, io: T) -> Box<dyn poll::Inline>
+where
+    M: Machine + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    Box::new(Driver::new(conn, TokioIo(io), TokioTimer(None)))
+}
+
 /// A tokio stream as a [`poll::Transport`].
 struct TokioIo<T>(T);
 

@@ -20,7 +20,6 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use wirestate_core::Instant;
 use wirestate_core::Machine;
 use wirestate_core::rsocket::Connection;
 use wirestate_core::rsocket::conn::{Event, Interaction};
@@ -28,7 +27,7 @@ use wirestate_core::rsocket::conn::{Event, Interaction};
 use super::Error;
 use super::inbox::Inbox;
 use super::routes::{self, Routes};
-use crate::driver::Relay;
+use crate::driver::{LazyNow, Relay};
 use crate::wire::Wire;
 
 /// The driver's end of an RSocket's routes and router inbox.
@@ -51,7 +50,7 @@ impl RSocketRelay {
 }
 
 impl Relay<Wire<Connection>> for RSocketRelay {
-    fn take_commands(&mut self, _: &mut Wire<Connection>, _: Instant) -> bool {
+    fn take_commands(&mut self, _: &mut Wire<Connection>, _: &mut LazyNow) -> bool {
         false // commands go to the machine directly, under the connection's lock
     }
 

@@ -49,8 +49,11 @@ pub mod blocking;
 mod error;
 mod handshake;
 mod inbox;
+#[cfg(any(feature = "smol", feature = "tokio"))]
+mod inline;
 mod options;
 mod outbox;
+mod reception;
 mod relay;
 #[cfg(feature = "smol")]
 pub mod smol;
@@ -67,5 +70,8 @@ pub use error::Error;
 pub type WsConnection =
     crate::driver::Connection<crate::wire::Wire<wirestate_core::ws::Connection>>;
 pub use handshake::{Policy, accept_all};
+#[cfg(any(feature = "smol", feature = "tokio"))]
+pub use inline::InlineWebSocket;
 pub use options::{ClientOptions, DEFAULT_SEND_HIGH_WATER, ServerOptions, WsUrl};
-pub use socket::{Piece, ReadHalf, WebSocket, WriteHalf};
+pub use reception::Piece;
+pub use socket::{ReadHalf, WebSocket, WriteHalf};

@@ -21,11 +21,12 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::task::{Context, Poll};
 
 use atomic_waker::AtomicWaker;
+use wirestate_core::Machine;
 use wirestate_core::ws::{Command, Message};
-use wirestate_core::{Instant, Machine};
 
 use super::inbox::notify;
 use super::{Error, WsConnection};
+use crate::driver::LazyNow;
 use crate::wire::Wire;
 
 /// Messages the queue holds at most; the write half waits for room past that.
@@ -117,7 +118,7 @@ impl Drain {
     pub(super) fn apply(
         &mut self,
         machine: &mut Wire<wirestate_core::ws::Connection>,
-        now: Instant,
+        now: &mut LazyNow,
     ) -> bool {
         let before = self.applied;
         while let Ok(message) = self.rx.try_recv() {
@@ -125,7 +126,7 @@ impl Drain {
             self.applied_bytes += framed_len(&message);
             // Refused only once the machine is closing: the message lost a race with the
             // close (see the module docs).
-            let _ = machine.command(now, Command::Send(message));
+            let _ = machine.command(now.get(), Command::Send(message));
         }
         if self.applied == before {
             return false;

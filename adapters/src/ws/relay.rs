@@ -1,11 +1,10 @@
 //! [`WsRelay`]: the driver's end of a WebSocket's lock-free queues.
 
-use wirestate_core::Instant;
 use wirestate_core::ws::Connection;
 
 use super::inbox::{self, Filler, Inbox};
 use super::outbox::{self, Drain, Outbox};
-use crate::driver::Relay;
+use crate::driver::{LazyNow, Relay};
 use crate::wire::Wire;
 
 /// Moves a WebSocket's messages between the machine and its halves' queues, in each driver
@@ -24,7 +23,7 @@ pub(super) fn relay(send_high_water: usize) -> (WsRelay, Inbox, Outbox) {
 }
 
 impl Relay<Wire<Connection>> for WsRelay {
-    fn take_commands(&mut self, machine: &mut Wire<Connection>, now: Instant) -> bool {
+    fn take_commands(&mut self, machine: &mut Wire<Connection>, now: &mut LazyNow) -> bool {
         self.outbound.apply(machine, now)
     }
 

@@ -7,10 +7,11 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use wirestate_core::ws::{CloseCode, CloseReason, Command, Event, Message};
+use wirestate_core::ws::{CloseCode, Command, Message};
 
 use super::inbox::Inbox;
 use super::outbox::Outbox;
+use super::reception::{Piece, Reception};
 use super::relay::relay;
 use super::{Error, WsConnection};
 
@@ -79,11 +80,7 @@ impl WebSocket {
             reader: ReadHalf {
                 shared: Arc::clone(&shared),
                 inbox,
-                subprotocol,
-                peer_close: None,
-                ended: false,
-                in_pieces: false,
-                stashed: None,
+                reception: Reception::new(subprotocol),
             },
             writer: WriteHalf {
                 shared,
@@ -204,27 +201,7 @@ pub struct ReadHalf {
     shared: Arc<Shared>,
     /// Events the driver moved out of the machine.
     inbox: Inbox,
-    subprotocol: Option<String>,
-    peer_close: Option<(Option<CloseCode>, String)>,
-    /// The connection's end was reported; every later receive is `Ok(None)`.
-    ended: bool,
-    /// Pieces of a message are being delivered.
-    in_pieces: bool,
-    /// A piece `recv` met, kept for the next `recv_piece`.
-    stashed: Option<(Message, Piece)>,
-}
-
-/// Where a received piece sits in its message (see [`ReadHalf::recv_piece`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Piece {
-    /// A whole message.
-    Whole,
-    /// The first piece of a message delivered in pieces.
-    First,
-    /// A piece between the first and the last.
-    Middle,
-    /// The piece that ends the message.
-    Last,
+    reception: Reception,
 }
 
 impl ReadHalf {
@@ -236,15 +213,8 @@ impl ReadHalf {
 
     /// Polls for the next message (see [`recv`](ReadHalf::recv)).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Message>, Error>> {
-        self.poll_recv_piece(cx).map(|piece| match piece {
-            Ok(Some((message, Piece::Whole))) => Ok(Some(message)),
-            Ok(Some(piece)) => {
-                self.stashed = Some(piece); // for the next recv_piece: nothing is lost
-                Err(Error::PieceReceived)
-            }
-            Ok(None) => Ok(None),
-            Err(error) => Err(error),
-        })
+        self.poll_recv_piece(cx)
+            .map(|received| self.reception.whole(received))
     }
 
     /// The next message, or piece of one when streaming delivery is on
@@ -260,11 +230,8 @@ impl ReadHalf {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Option<(Message, Piece)>, Error>> {
-        if let Some(piece) = self.stashed.take() {
-            return Poll::Ready(Ok(Some(piece)));
-        }
-        if self.ended {
-            return Poll::Ready(Ok(None));
+        if let Some(received) = self.reception.before_events() {
+            return Poll::Ready(received);
         }
         loop {
             let event = match self.inbox.poll_next(cx, &self.shared.conn) {
@@ -280,51 +247,20 @@ impl ReadHalf {
                     }
                 }
             };
-            match event {
-                Some(Event::Message(message)) => {
-                    return Poll::Ready(Ok(Some((message, Piece::Whole))));
-                }
-                Some(Event::Fragment { piece, last }) => {
-                    let kind = match (last, std::mem::replace(&mut self.in_pieces, !last)) {
-                        (false, false) => Piece::First,
-                        (false, true) => Piece::Middle,
-                        (true, _) => Piece::Last,
-                    };
-                    return Poll::Ready(Ok(Some((piece, kind))));
-                }
-                Some(Event::CloseReceived { code, reason }) => {
-                    self.peer_close = Some((code, reason));
-                }
-                Some(Event::Closed(reason)) => {
-                    self.ended = true;
-                    return Poll::Ready(match reason {
-                        CloseReason::Normal { .. } => Ok(None),
-                        other => {
-                            Err(Error::ended(&self.shared.conn, other)
-                                .unwrap_or_else(Error::Closed))
-                        }
-                    });
-                }
-                Some(_) => {} // pings, pongs: already answered
-                None => {
-                    // The driver stopped before the machine reported an end.
-                    self.ended = true;
-                    return Poll::Ready(Err(Error::stopped(&self.shared.conn)));
-                }
+            if let Some(received) = self.reception.on_event(event, &self.shared.conn) {
+                return Poll::Ready(received);
             }
         }
     }
 
     /// The subprotocol both ends agreed on.
     pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
+        self.reception.subprotocol()
     }
 
     /// The peer's close frame, once it arrived.
     pub fn peer_close(&self) -> Option<(Option<CloseCode>, &str)> {
-        self.peer_close
-            .as_ref()
-            .map(|(code, reason)| (*code, reason.as_str()))
+        self.reception.peer_close()
     }
 }
 

@@ -3,7 +3,7 @@
 use tokio::net::TcpStream;
 
 use super::handshake::{self, Policy, accept_all};
-use super::{ClientOptions, Error, ServerOptions, WebSocket, WsUrl};
+use super::{ClientOptions, Error, InlineWebSocket, ServerOptions, WebSocket, WsUrl};
 use crate::driver;
 
 /// Connects to a `ws://` URL with default options.
@@ -54,4 +54,29 @@ pub async fn accept_with(
     let conn = driver::tokio::connection(handshake::server_machine(options, crate::os_rng())?);
     tokio::spawn(driver::tokio::run(conn.clone(), stream));
     handshake::open(conn, options.send_high_water, policy).await
+}
+
+/// Connects like [`connect_with`], returning an [`InlineWebSocket`]: no driver is spawned;
+/// the connection is driven by the task that uses the socket.
+pub async fn connect_inline(url: &str, options: &ClientOptions) -> Result<InlineWebSocket, Error> {
+    let url = WsUrl::parse(url)?;
+    let machine = handshake::client_machine(&url, options, crate::os_rng())?;
+    let stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
+    stream.set_nodelay(true)?;
+    let conn = driver::tokio::connection(machine);
+    let driver = driver::tokio::inline(conn.clone(), stream);
+    InlineWebSocket::open(conn, driver, options.send_high_water, accept_all).await
+}
+
+/// Accepts like [`accept_with`], returning an [`InlineWebSocket`]: no driver is spawned;
+/// the connection is driven by the task that uses the socket.
+pub async fn accept_inline(
+    stream: TcpStream,
+    options: &ServerOptions,
+    policy: impl Policy,
+) -> Result<InlineWebSocket, Error> {
+    stream.set_nodelay(true)?;
+    let conn = driver::tokio::connection(handshake::server_machine(options, crate::os_rng())?);
+    let driver = driver::tokio::inline(conn.clone(), stream);
+    InlineWebSocket::open(conn, driver, options.send_high_water, policy).await
 }

@@ -1,0 +1,288 @@
+//! [`InlineWebSocket`]: a WebSocket whose driver runs inside the task that uses it.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::task::{Context, Poll, Waker};
+
+use wirestate_core::Machine;
+use wirestate_core::ws::{CloseCode, Command, Event, Message};
+
+use super::handshake::Policy;
+use super::reception::{Piece, Received, Reception};
+use super::{Error, WsConnection};
+use crate::driver::Inline;
+
+/// The driver, boxed so that one socket type serves every runtime and transport.
+type BoxedDriver = Box<dyn Inline>;
+
+/// A WebSocket connection driven by the task that uses it, as tokio-tungstenite's and
+/// fastwebsockets' are: no spawned driver and no queues between tasks, so each message
+/// costs one task wake-up instead of two. Made by `accept_inline` and `connect_inline` on
+/// [`smol`](super::smol::accept_inline) and [`tokio`](super::tokio::accept_inline).
+///
+/// The price is the one those crates pay: **the connection makes progress only while one
+/// of its methods is being polled.** Pings are answered, the peer's close is echoed and
+/// timers fire while [`recv`](InlineWebSocket::recv) (or `send`, `flush`, `close`)
+/// runs; a task that stops receiving for a long time stalls its peer's pings. Use
+/// [`WebSocket`](super::WebSocket) when reading and writing happen in different tasks or
+/// the connection must be served while the application is busy elsewhere.
+///
+/// - [`recv`](InlineWebSocket::recv) writes what was sent before it waits for input.
+/// - [`send`](InlineWebSocket::send) writes at once, unless received messages are already
+///   waiting: then the write is left to the next `recv` (which comes for them), so that a
+///   pipelined echo answers a batch in one write. It waits while more than the send
+///   high-water mark is unwritten.
+/// - [`close`](InlineWebSocket::close) runs the closing handshake to its end. Dropping the
+///   socket instead sends a close (1001, going away) as far as the transport takes it at
+///   once, and drops the connection.
+///
+/// Receiving is cancel-safe, as on [`WebSocket`](super::WebSocket).
+pub struct InlineWebSocket {
+    conn: WsConnection,
+    driver: BoxedDriver,
+    /// The driver resolved: nothing more is read or written.
+    driver_done: bool,
+    reception: Reception,
+    send_high_water: usize,
+}
+
+impl fmt::Debug for InlineWebSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InlineWebSocket")
+            .field("conn", &self.conn)
+            .field("driver_done", &self.driver_done)
+            .field("reception", &self.reception)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InlineWebSocket {
+    /// Drives the handshake on `conn` with `driver` until the connection opens, answering
+    /// a server's upgrade request with `policy`.
+    pub(crate) async fn open(
+        conn: WsConnection,
+        driver: BoxedDriver,
+        send_high_water: usize,
+        policy: impl Policy,
+    ) -> Result<InlineWebSocket, Error> {
+        let mut socket = InlineWebSocket {
+            conn,
+            driver,
+            driver_done: false,
+            reception: Reception::new(None),
+            send_high_water,
+        };
+        let mut policy = Some(policy);
+        loop {
+            match poll_fn(|cx| socket.poll_event(cx)).await {
+                Some(Event::UpgradeRequest(request)) => {
+                    let decide = policy.take().expect("one upgrade request per connection");
+                    let command = match decide(&request) {
+                        Ok(accept) => Command::Accept(accept),
+                        Err(reject) => Command::Reject(reject),
+                    };
+                    socket.command(command)?;
+                }
+                Some(Event::Open { subprotocol }) => {
+                    socket.reception = Reception::new(subprotocol);
+                    return Ok(socket);
+                }
+                Some(Event::Closed(reason)) => {
+                    // Let a rejection's response go out before the transport is dropped.
+                    poll_fn(|cx| socket.poll_driver_done(cx)).await;
+                    return Err(Error::ended(&socket.conn, reason)
+                        .unwrap_or_else(Error::from_handshake_end));
+                }
+                Some(_) => {}
+                None => return Err(Error::stopped(&socket.conn)),
+            }
+        }
+    }
+
+    /// The next message; `Ok(None)` once the connection ended cleanly (and after any end
+    /// was reported). Cancel-safe.
+    pub async fn recv(&mut self) -> Result<Option<Message>, Error> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next message (see [`recv`](InlineWebSocket::recv)).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Message>, Error>> {
+        self.poll_recv_piece(cx)
+            .map(|received| self.reception.whole(received))
+    }
+
+    /// The next message, or piece of one when streaming delivery is on (see
+    /// [`ReadHalf::recv_piece`](super::ReadHalf::recv_piece)). Cancel-safe.
+    pub async fn recv_piece(&mut self) -> Result<Option<(Message, Piece)>, Error> {
+        poll_fn(|cx| self.poll_recv_piece(cx)).await
+    }
+
+    /// Polls for the next message or piece (see [`recv_piece`](InlineWebSocket::recv_piece)).
+    pub fn poll_recv_piece(&mut self, cx: &mut Context<'_>) -> Poll<Received> {
+        if let Some(received) = self.reception.before_events() {
+            return Poll::Ready(received);
+        }
+        loop {
+            let event = std::task::ready!(self.poll_event(cx));
+            if let Some(received) = self.reception.on_event(event, &self.conn) {
+                return Poll::Ready(received);
+            }
+        }
+    }
+
+    /// Sends a message: queues it, writes it unless received messages wait (see the type's
+    /// docs), and waits while more than the send high-water mark is unwritten.
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.command(Command::Send(message.into()))?;
+        poll_fn(|cx| self.poll_sent(cx)).await
+    }
+
+    /// Sends a ping (at most 125 bytes); it is written with the next write.
+    pub fn ping(&mut self, payload: impl Into<bytes::Bytes>) -> Result<(), Error> {
+        self.command(Command::Ping(payload.into()))
+    }
+
+    /// Writes everything queued to the transport.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    /// Polls until everything queued was written and flushed (see
+    /// [`flush`](InlineWebSocket::flush)).
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_written(cx, 0)
+    }
+
+    /// Closes with `code` and `reason` (unless the connection is closing or over already)
+    /// and drives the closing handshake to its end, discarding messages that still arrive:
+    /// `Ok` after a completed handshake, [`Error::Closed`] with the reason otherwise. Also
+    /// the way to finish after `recv` reported the end.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let close = Command::Close {
+            code,
+            reason: reason.to_string(),
+        };
+        match self.command(close) {
+            Ok(()) | Err(Error::AlreadyClosed) => {}
+            Err(error) => return Err(error),
+        }
+        let drained = async {
+            while self.recv_piece().await?.is_some() {}
+            Ok(())
+        }
+        .await;
+        poll_fn(|cx| self.poll_driver_done(cx)).await;
+        match self.conn.driver_result() {
+            Some(Err(error)) => Err(Error::Io(error)),
+            _ => drained,
+        }
+    }
+
+    /// The subprotocol both ends agreed on.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.reception.subprotocol()
+    }
+
+    /// The peer's close frame, once it arrived: its code (`None` for an empty close
+    /// frame) and reason.
+    pub fn peer_close(&self) -> Option<(Option<CloseCode>, &str)> {
+        self.reception.peer_close()
+    }
+
+    /// The connection handle underneath, for what this type does not cover. Take events
+    /// from this socket, not from the handle.
+    pub fn connection(&self) -> &WsConnection {
+        &self.conn
+    }
+
+    /// Applies `command` to the machine. No wake: this task drives the connection.
+    fn command(&mut self, command: Command) -> Result<(), Error> {
+        if self.driver_done {
+            return Err(Error::AlreadyClosed);
+        }
+        let now = self.conn.now();
+        let mut state = self.conn.lock();
+        state
+            .machine
+            .command(now, command)
+            .map_err(Error::from_usage)
+    }
+
+    /// The next event, driving the connection while there is none: `Ready(None)` once the
+    /// driver stopped and no event is left. Taking an event from an empty queue is the
+    /// application coming back for more, as the machine expects.
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        loop {
+            if let Some(event) = self.conn.lock().machine.poll_event() {
+                return Poll::Ready(Some(event));
+            }
+            if self.driver_done {
+                return Poll::Ready(None);
+            }
+            if self.drive(cx).is_pending() && !self.conn.lock().machine.has_events() {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Writes what was queued unless received messages wait, then waits while more than
+    /// the high-water mark is unwritten.
+    fn poll_sent(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.conn.lock().machine.has_events() {
+            return Poll::Ready(Ok(())); // the next recv writes it, before it waits for input
+        }
+        self.poll_written(cx, self.send_high_water)
+    }
+
+    /// Drives the connection until at most `limit` bytes wait to be written: in the
+    /// machine, or taken by the driver and not yet written and flushed.
+    fn poll_written(&mut self, cx: &mut Context<'_>, limit: usize) -> Poll<Result<(), Error>> {
+        loop {
+            let pending = self.drive(cx).is_pending();
+            let machine_buffered = self.conn.lock().machine.buffered_amount();
+            if self.driver_done {
+                return Poll::Ready(match self.conn.driver_result() {
+                    Some(Err(error)) => Err(Error::Io(error)),
+                    _ if machine_buffered > 0 => Err(Error::AlreadyClosed),
+                    _ => Ok(()),
+                });
+            }
+            if machine_buffered + self.driver.unwritten() <= limit {
+                return Poll::Ready(Ok(()));
+            }
+            if pending {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Polls the driver; `Ready` once it has resolved (now or before).
+    fn drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.driver_done && self.driver.poll_drive(cx).is_ready() {
+            self.driver_done = true;
+        }
+        match self.driver_done {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
+        }
+    }
+
+    /// Drives the connection until the driver has resolved.
+    fn poll_driver_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.drive(cx)
+    }
+}
+
+impl Drop for InlineWebSocket {
+    /// Sends a close (1001) as far as the transport takes it now, without waiting.
+    fn drop(&mut self) {
+        if self.driver_done {
+            return;
+        }
+        let _ = self.command(Command::Close {
+            code: CloseCode::GOING_AWAY,
+            reason: String::new(),
+        });
+        let _ = self.drive(&mut Context::from_waker(Waker::noop()));
+    }
+}
