@@ -197,6 +197,10 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                 Some(n) => self.output.advance_written(n),
                 None => {}
             }
+        }
+        // A write that took everything is flushed in the same round.
+        if self.output.is_sending() {
+            // The rest waits for the transport.
         } else if self.output.needs_flush() {
             if completed(self.io.poll_flush(&mut io_cx), &mut progress)?.is_some() {
                 self.output.flushed();
