@@ -10,6 +10,13 @@
 //! | smol (feature `smol`) | [`smol::connect`], [`smol::accept`], `_with` variants | [`WebSocket`]: `Stream` + `Sink`, `recv`/`send`, [`split`](WebSocket::split) |
 //! | tokio (feature `tokio`) | `tokio::connect`, `tokio::accept`, `_with` variants | the same [`WebSocket`] |
 //! | blocking (feature `blocking`) | `blocking::connect`, `blocking::accept` | `blocking::WebSocket`: blocking `recv`/`send`/`close`, an `Iterator` |
+//! | smol or tokio, one task | `connect_inline`, `accept_inline` | [`InlineWebSocket`]: the task that uses it drives it |
+//!
+//! A [`WebSocket`] is served by its spawned driver whatever the application does, and its
+//! halves can live in different tasks. An [`InlineWebSocket`] has no driver task: the task
+//! that receives and sends does the I/O itself, as tokio-tungstenite and fastwebsockets do,
+//! which saves a task wake-up per message (about half the user CPU of a small echo), but it
+//! answers pings and completes a close only while one of its methods is being polled.
 //!
 //! An echo server on smol, accepting only the `echo` subprotocol:
 //!
