@@ -153,6 +153,31 @@ async fn an_inline_client_talks_to_a_spawned_driver_server() {
     .await;
 }
 
+#[tokio::test]
+async fn an_inline_socket_is_a_stream_and_a_sink() {
+    bounded("stream and sink", async {
+        let (listener, url) = listen().await;
+        let server = inline_echo_server(listener);
+        let mut socket = ws::tokio::connect_inline(&url, &ClientOptions::default())
+            .await
+            .unwrap();
+        for i in 0..10 {
+            socket.feed(nth(i)).await.unwrap();
+        }
+        socket.flush().await.unwrap();
+        for i in 0..10 {
+            assert_eq!(socket.next().await.unwrap().unwrap(), nth(i), "message {i}");
+        }
+        SinkExt::close(&mut socket).await.unwrap();
+        assert!(socket.next().await.is_none());
+        assert_eq!(
+            server.await.unwrap(),
+            Some((Some(CloseCode::NORMAL), String::new()))
+        );
+    })
+    .await;
+}
+
 #[test]
 fn an_inline_socket_works_on_smol_too() {
     smol::block_on(bounded_smol(async {

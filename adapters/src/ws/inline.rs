@@ -2,7 +2,11 @@
 
 use std::fmt;
 use std::future::poll_fn;
+use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
+
+use futures_core::Stream;
+use futures_sink::Sink;
 
 use wirestate_core::Machine;
 use wirestate_core::ws::{CloseCode, Command, Event, Message};
@@ -36,7 +40,8 @@ type BoxedDriver = Box<dyn Inline>;
 ///   socket instead sends a close (1001, going away) as far as the transport takes it at
 ///   once, and drops the connection.
 ///
-/// Receiving is cancel-safe, as on [`WebSocket`](super::WebSocket).
+/// It is also a [`Stream`] of messages and a [`Sink`] of them, as `WebSocket` is. Receiving
+/// is cancel-safe, as on [`WebSocket`](super::WebSocket).
 pub struct InlineWebSocket {
     conn: WsConnection,
     driver: BoxedDriver,
@@ -158,24 +163,14 @@ impl InlineWebSocket {
     /// `Ok` after a completed handshake, [`Error::Closed`] with the reason otherwise. Also
     /// the way to finish after `recv` reported the end.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        let close = Command::Close {
-            code,
-            reason: reason.to_string(),
-        };
-        match self.command(close) {
-            Ok(()) | Err(Error::AlreadyClosed) => {}
-            Err(error) => return Err(error),
-        }
+        self.start_close(code, reason)?;
         let drained = async {
             while self.recv_piece().await?.is_some() {}
             Ok(())
         }
         .await;
         poll_fn(|cx| self.poll_driver_done(cx)).await;
-        match self.conn.driver_result() {
-            Some(Err(error)) => Err(Error::Io(error)),
-            _ => drained,
-        }
+        self.driver_outcome().and(drained)
     }
 
     /// The subprotocol both ends agreed on.
@@ -193,6 +188,26 @@ impl InlineWebSocket {
     /// from this socket, not from the handle.
     pub fn connection(&self) -> &WsConnection {
         &self.conn
+    }
+
+    /// Starts the closing handshake, unless it has started already.
+    fn start_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let close = Command::Close {
+            code,
+            reason: reason.to_string(),
+        };
+        match self.command(close) {
+            Ok(()) | Err(Error::AlreadyClosed) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// How the driver ended: `Err` if the transport failed.
+    fn driver_outcome(&self) -> Result<(), Error> {
+        match self.conn.driver_result() {
+            Some(Err(error)) => Err(Error::Io(error)),
+            _ => Ok(()),
+        }
     }
 
     /// Applies `command` to the machine. No wake: this task drives the connection.
@@ -270,6 +285,44 @@ impl InlineWebSocket {
     /// Drives the connection until the driver has resolved.
     fn poll_driver_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.drive(cx)
+    }
+}
+
+impl Stream for InlineWebSocket {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx).map(Result::transpose)
+    }
+}
+
+/// A sink that writes only when flushed (or when more than the high-water mark waits):
+/// `feed` several messages, then flush once to write them together.
+impl Sink<Message> for InlineWebSocket {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        let limit = this.send_high_water;
+        this.poll_written(cx, limit)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.get_mut().command(Command::Send(message))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_flush(cx)
+    }
+
+    /// Sends a normal close (1000) and drives the closing handshake to its end.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        this.start_close(CloseCode::NORMAL, "")?;
+        // Messages that still arrive are dropped, as `close` does.
+        while let Poll::Ready(Ok(Some(_))) = this.poll_recv_piece(cx) {}
+        std::task::ready!(this.poll_driver_done(cx));
+        Poll::Ready(this.driver_outcome())
     }
 }
 
