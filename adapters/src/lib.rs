@@ -15,7 +15,8 @@
 //! - `net`: Ktor-style sockets (`a_socket(...)`): TCP, UDP and Unix sockets whose
 //!   connections hand out byte channels.
 //! - `ws`: WebSocket `connect`/`accept` on each runtime and a `WebSocket` of messages
-//!   (`Stream`/`Sink`, split halves, `close(code, reason)`).
+//!   (`Stream`/`Sink`, split halves, `close(code, reason)`), or an `InlineWebSocket` driven by
+//!   the task that uses it (`connect_inline`/`accept_inline`).
 //! - `rsocket`: RSocket requesters and responders over TCP and WebSocket.
 //! - `tls` (feature `tls`): rustls stacked under any machine through [`wire::Wire`]:
 //!   `wss://`, RSocket over TLS, and `tls`/`tls_server` on connected sockets.
