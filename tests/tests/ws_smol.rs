@@ -433,3 +433,80 @@ fn streaming_delivery_hands_out_pieces() {
         socket.close(CloseCode::NORMAL, "").await.unwrap();
     });
 }
+
+/// A raw client: upgrades `stream` by hand, reads up to the end of the 101 response.
+fn raw_upgrade(stream: &mut std::net::TcpStream) {
+    use std::io::{Read, Write};
+    stream
+        .write_all(
+            b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).unwrap(),
+            1,
+            "the response ended early"
+        );
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+}
+
+/// RFC 6455 §7.1.1: the server closes the TCP connection first. After a peer's fault the
+/// server sends its close (1002) and keeps reading until the peer's end, so it must have
+/// sent its FIN: a driver whose shutdown sent none (async-io's `poll_close` only flushes)
+/// left this client and the server each waiting for the other (Autobahn 2.5 caught it).
+/// The client waits at most LIMIT, less than the server's close timeout.
+#[test]
+fn after_a_fault_the_server_sends_its_fin() {
+    use std::io::{Read, Write};
+    for inline in [false, true] {
+        let (listener, _) = bounded("listen", listen());
+        let address = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream.set_read_timeout(Some(LIMIT)).unwrap();
+            raw_upgrade(&mut stream);
+            // A ping longer than 125 bytes: a protocol error (RFC 6455 §5.5).
+            let mut ping = vec![0x89, 0x80 | 126, 0, 126, 0, 0, 0, 0];
+            ping.extend([0u8; 126]);
+            stream.write_all(&ping).unwrap();
+            let mut close = [0u8; 4];
+            stream.read_exact(&mut close).unwrap();
+            assert_eq!(close, [0x88, 0x02, 0x03, 0xea], "a close with 1002");
+            stream
+                .write_all(&[0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xea ^ 2])
+                .unwrap();
+            let mut rest = Vec::new();
+            stream
+                .read_to_end(&mut rest)
+                .expect("the server's FIN, not a timeout");
+            assert!(rest.is_empty(), "{rest:?}");
+        });
+        bounded("fault", async {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut options = ServerOptions::default();
+            std::sync::Arc::make_mut(&mut options.config).close_timeout = 3 * LIMIT;
+            if inline {
+                let mut socket = ws::smol::accept_inline(stream, &options, ws::accept_all)
+                    .await
+                    .unwrap();
+                assert!(socket.recv().await.is_err());
+                let _ = socket.close(CloseCode::NORMAL, "").await;
+            } else {
+                let mut socket = ws::smol::accept(stream, &options).await.unwrap();
+                assert!(socket.recv().await.is_err());
+                let _ = socket.close(CloseCode::NORMAL, "").await;
+            }
+        });
+        client.join().unwrap();
+    }
+}

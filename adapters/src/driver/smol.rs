@@ -1,11 +1,12 @@
 //! The smol driver: futures-io transports and async-io timers.
 
 use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, Read};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
-use async_io::Timer;
+use async_io::{Async, Timer};
 use futures_io::{AsyncRead, AsyncWrite};
 use wirestate_core::Machine;
 
@@ -26,13 +27,89 @@ where
     Driver::new(conn, FuturesIo(io), SmolTimer(Timer::never())).await
 }
 
-/// The same driver for the application's own task to poll (an inline WebSocket).
-pub(crate) fn inline<M, T>(conn: Connection<M>, io: T) -> Box<dyn poll::Inline>
+/// [`run`] over a smol TCP stream, reading the socket only once async-io's reactor reports
+/// it readable after a read that drained it. async-io's own `poll_read` tries the read
+/// first, so each arrival would cost one more read that finds nothing (`EAGAIN`); this
+/// costs one read per arrival, as on tokio.
+pub async fn run_tcp<M: Machine>(
+    conn: Connection<M>,
+    stream: smol::net::TcpStream,
+) -> io::Result<()> {
+    Driver::new(conn, AsyncTcp::new(stream), SmolTimer(Timer::never())).await
+}
+
+/// [`run_tcp`]'s driver for the application's own task to poll (an inline WebSocket).
+pub(crate) fn inline_tcp<M>(
+    conn: Connection<M>,
+    stream: smol::net::TcpStream,
+) -> Box<dyn poll::Inline>
 where
     M: Machine + Send + 'static,
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    Box::new(Driver::new(conn, FuturesIo(io), SmolTimer(Timer::never())))
+    Box::new(Driver::new(
+        conn,
+        AsyncTcp::new(stream),
+        SmolTimer(Timer::never()),
+    ))
+}
+
+/// A TCP socket on async-io's reactor, read after readiness.
+struct AsyncTcp {
+    io: Arc<Async<std::net::TcpStream>>,
+    /// The last read emptied the socket: wait for the reactor before the next.
+    drained: bool,
+}
+
+impl AsyncTcp {
+    fn new(stream: smol::net::TcpStream) -> AsyncTcp {
+        AsyncTcp {
+            io: stream.into(),
+            drained: false,
+        }
+    }
+}
+
+impl poll::Transport for AsyncTcp {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        loop {
+            if self.drained {
+                // Pending registers with the reactor without a read.
+                ready!(self.io.poll_readable(cx))?;
+                self.drained = false;
+            }
+            match (&mut self.io.get_ref()).read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.drained = true,
+                Ok(n) => {
+                    // A stream socket that filled less than `buf` had nothing more.
+                    self.drained = n < buf.len();
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(())) // a TCP socket buffers nothing in user space
+    }
+
+    /// A real shutdown: async-io's `poll_close` only flushes, which sends no FIN (the bug
+    /// that made the first version of this transport fail Autobahn's close checks).
+    fn poll_shutdown(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.io.get_ref().shutdown(std::net::Shutdown::Write))
+    }
 }
 
 /// A futures-io stream as a [`poll::Transport`]; shutting down is `poll_close`.

@@ -145,7 +145,7 @@ fn start(
 ) -> (RSocket, crate::rsocket::RSocketConnection) {
     let _ = stream.set_nodelay(true);
     let conn = Connection::new(machine);
-    smol::spawn(driver::smol::run(conn.clone(), stream)).detach();
+    smol::spawn(driver::smol::run_tcp(conn.clone(), stream)).detach();
     let socket = RSocket::start(conn.clone(), Arc::new(responder), Box::new(SmolSpawn));
     (socket, conn)
 }

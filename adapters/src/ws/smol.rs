@@ -32,7 +32,7 @@ pub async fn connect_with(url: &str, options: &ClientOptions) -> Result<WebSocke
     let stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
     stream.set_nodelay(true)?;
     let conn = Connection::new(machine);
-    smol::spawn(driver::smol::run(conn.clone(), stream)).detach();
+    smol::spawn(driver::smol::run_tcp(conn.clone(), stream)).detach();
     handshake::open(conn, options.send_high_water, accept_all).await
 }
 
@@ -52,7 +52,7 @@ pub async fn accept_with(
 ) -> Result<WebSocket, Error> {
     stream.set_nodelay(true)?;
     let conn = Connection::new(handshake::server_machine(options, crate::os_rng())?);
-    smol::spawn(driver::smol::run(conn.clone(), stream)).detach();
+    smol::spawn(driver::smol::run_tcp(conn.clone(), stream)).detach();
     handshake::open(conn, options.send_high_water, policy).await
 }
 
@@ -64,7 +64,7 @@ pub async fn connect_inline(url: &str, options: &ClientOptions) -> Result<Inline
     let stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
     stream.set_nodelay(true)?;
     let conn = Connection::new(machine);
-    let driver = driver::smol::inline(conn.clone(), stream);
+    let driver = driver::smol::inline_tcp(conn.clone(), stream);
     InlineWebSocket::open(conn, driver, options.send_high_water, accept_all).await
 }
 
@@ -77,6 +77,6 @@ pub async fn accept_inline(
 ) -> Result<InlineWebSocket, Error> {
     stream.set_nodelay(true)?;
     let conn = Connection::new(handshake::server_machine(options, crate::os_rng())?);
-    let driver = driver::smol::inline(conn.clone(), stream);
+    let driver = driver::smol::inline_tcp(conn.clone(), stream);
     InlineWebSocket::open(conn, driver, options.send_high_water, policy).await
 }
