@@ -21,7 +21,7 @@
 //!
 //! | runtime | function | transport | timer and clock |
 //! |---|---|---|---|
-//! | smol (feature `smol`) | `smol::run` | futures-io `AsyncRead + AsyncWrite` | `async_io::Timer`, std clock |
+//! | smol (feature `smol`) | `smol::run`; `smol::run_tcp` for a smol TCP stream (one read per arrival, not two) | futures-io `AsyncRead + AsyncWrite` | `async_io::Timer`, std clock |
 //! | tokio (feature `tokio`) | `tokio::run` | tokio `AsyncRead + AsyncWrite` | `tokio::time::Sleep`, tokio clock (`tokio::connection`) |
 //! | blocking (feature `blocking`) | `blocking::run`, `blocking::spawn` | `std::net::TcpStream` | read timeouts, std clock |
 //!
