@@ -215,6 +215,45 @@ async fn bounded_smol<T>(future: impl Future<Output = T>) -> T {
 }
 
 #[tokio::test]
+async fn sending_to_a_peer_that_does_not_read_meets_backpressure() {
+    bounded("backpressure", async {
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let (address, peer) = wirestate_tests::ws_peers::silent_server(stopped);
+        let options = ClientOptions::default().send_high_water(64 * 1024);
+        let mut socket = ws::tokio::connect_inline(&format!("ws://{address}/"), &options)
+            .await
+            .unwrap();
+        let chunk = Message::Binary(vec![7u8; 64 * 1024].into());
+        // The kernel's buffers take a few MiB; past them a send must wait, not queue on.
+        let mut sent = 0;
+        while sent < 2000 {
+            let send = socket.send(chunk.clone());
+            if tokio::time::timeout(std::time::Duration::from_millis(300), send)
+                .await
+                .is_err()
+            {
+                break;
+            }
+            sent += 1;
+        }
+        assert!(
+            sent < 2000,
+            "2000 × 64 KiB sent to a peer that reads nothing"
+        );
+        let unsent = socket
+            .connection()
+            .with(|machine| machine.buffered_amount());
+        assert!(
+            unsent <= 2 * 64 * 1024 + 64,
+            "{unsent} bytes queued past the mark"
+        );
+        stop.send(()).unwrap();
+        peer.join().unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn dropping_an_inline_socket_says_going_away() {
     bounded("drop", async {
         let (listener, url) = listen().await;

@@ -12,7 +12,7 @@ use wirestate_core::Machine;
 use wirestate_core::ws::{CloseCode, Command, Event, Message};
 
 use super::handshake::Policy;
-use super::reception::{Piece, Received, Reception};
+use super::reception::{Piece, Reception};
 use super::{Error, WsConnection};
 use crate::driver::Inline;
 
@@ -123,7 +123,10 @@ impl InlineWebSocket {
     }
 
     /// Polls for the next message or piece (see [`recv_piece`](InlineWebSocket::recv_piece)).
-    pub fn poll_recv_piece(&mut self, cx: &mut Context<'_>) -> Poll<Received> {
+    pub fn poll_recv_piece(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<(Message, Piece)>, Error>> {
         if let Some(received) = self.reception.before_events() {
             return Poll::Ready(received);
         }
@@ -246,29 +249,34 @@ impl InlineWebSocket {
         if self.conn.lock().machine.has_events() {
             return Poll::Ready(Ok(())); // the next recv writes it, before it waits for input
         }
+        let _ = self.drive(cx); // writes what the transport takes now
         self.poll_written(cx, self.send_high_water)
     }
 
-    /// Drives the connection until at most `limit` bytes wait to be written: in the
+    /// Drives the connection while more than `limit` bytes wait to be written: in the
     /// machine, or taken by the driver and not yet written and flushed.
     fn poll_written(&mut self, cx: &mut Context<'_>, limit: usize) -> Poll<Result<(), Error>> {
         loop {
-            let pending = self.drive(cx).is_pending();
-            let machine_buffered = self.conn.lock().machine.buffered_amount();
-            if self.driver_done {
-                return Poll::Ready(match self.conn.driver_result() {
-                    Some(Err(error)) => Err(Error::Io(error)),
-                    _ if machine_buffered > 0 => Err(Error::AlreadyClosed),
-                    _ => Ok(()),
-                });
+            if let Some(outcome) = self.written(limit) {
+                return Poll::Ready(outcome);
             }
-            if machine_buffered + self.driver.unwritten() <= limit {
-                return Poll::Ready(Ok(()));
-            }
-            if pending {
-                return Poll::Pending;
+            if self.drive(cx).is_pending() {
+                return self.written(limit).map_or(Poll::Pending, Poll::Ready);
             }
         }
+    }
+
+    /// `Some` once at most `limit` bytes wait to be written, or the driver has stopped
+    /// (an error if it failed, or if bytes were left unsent).
+    fn written(&self, limit: usize) -> Option<Result<(), Error>> {
+        let machine_buffered = self.conn.lock().machine.buffered_amount();
+        if self.driver_done {
+            return Some(match self.driver_outcome() {
+                Ok(()) if machine_buffered > 0 => Err(Error::AlreadyClosed),
+                outcome => outcome,
+            });
+        }
+        (machine_buffered + self.driver.unwritten() <= limit).then_some(Ok(()))
     }
 
     /// Polls the driver; `Ready` once it has resolved (now or before).
