@@ -198,10 +198,9 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                 None => {}
             }
         }
-        // A write that took everything is flushed in the same round.
-        if self.output.is_sending() {
-            // The rest waits for the transport.
-        } else if self.output.needs_flush() {
+        // A write that took everything is flushed in the same round. (`shutdown` and
+        // `finished` hold only if nothing was being sent when the round began.)
+        if !self.output.is_sending() && self.output.needs_flush() {
             if completed(self.io.poll_flush(&mut io_cx), &mut progress)?.is_some() {
                 self.output.flushed();
             }
