@@ -118,7 +118,7 @@ fn read_loop<M: Machine>(
             }
             let mut now = LazyNow::new(clock);
             let fired = fire_due_timer(&mut state.machine, now.get());
-            let retried = input.retry_unaccepted(&mut state.machine, now.get());
+            let retried = input.retry_unaccepted(&mut state.machine, || now.get());
             // A relay's reader may have freed room: moving events out lets input resume.
             state.relay_take_commands(&mut now);
             let transmit = state.relay_publish();

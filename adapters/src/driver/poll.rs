@@ -148,7 +148,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                 machine.handle_timeout(now.get());
                 touched = true;
             }
-            if !self.input.is_drained() && self.input.retry_unaccepted(machine, now.get()) {
+            if self.input.retry_unaccepted(machine, || now.get()) {
                 touched = true;
                 progress = true;
             }
