@@ -3,7 +3,7 @@
 use smol::net::TcpStream;
 
 use super::handshake::{self, Policy, accept_all};
-use super::{ClientOptions, Error, InlineWebSocket, ServerOptions, WebSocket, WsUrl};
+use super::{ClientOptions, Error, InlineWebSocket, ServerOptions, WebSocket, WsConnection, WsUrl};
 use crate::driver::{self, Connection};
 
 /// Connects to a `ws://` URL with default options.
@@ -27,11 +27,7 @@ pub async fn connect(url: &str) -> Result<WebSocket, Error> {
 /// Connects to a `ws://` or `wss://` URL: TCP (no delay), TLS for `wss://` (see
 /// [`ClientOptions::tls`]), then the upgrade handshake.
 pub async fn connect_with(url: &str, options: &ClientOptions) -> Result<WebSocket, Error> {
-    let url = WsUrl::parse(url)?;
-    let machine = handshake::client_machine(&url, options, crate::os_rng())?;
-    let stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
-    stream.set_nodelay(true)?;
-    let conn = Connection::new(machine);
+    let (conn, stream) = dial(url, options).await?;
     smol::spawn(driver::smol::run_tcp(conn.clone(), stream)).detach();
     handshake::open(conn, options.send_high_water, accept_all).await
 }
@@ -50,8 +46,7 @@ pub async fn accept_with(
     options: &ServerOptions,
     policy: impl Policy,
 ) -> Result<WebSocket, Error> {
-    stream.set_nodelay(true)?;
-    let conn = Connection::new(handshake::server_machine(options, crate::os_rng())?);
+    let conn = answer(&stream, options)?;
     smol::spawn(driver::smol::run_tcp(conn.clone(), stream)).detach();
     handshake::open(conn, options.send_high_water, policy).await
 }
@@ -59,11 +54,7 @@ pub async fn accept_with(
 /// Connects like [`connect_with`], returning an [`InlineWebSocket`]: no driver is spawned;
 /// the connection is driven by the task that uses the socket.
 pub async fn connect_inline(url: &str, options: &ClientOptions) -> Result<InlineWebSocket, Error> {
-    let url = WsUrl::parse(url)?;
-    let machine = handshake::client_machine(&url, options, crate::os_rng())?;
-    let stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
-    stream.set_nodelay(true)?;
-    let conn = Connection::new(machine);
+    let (conn, stream) = dial(url, options).await?;
     let driver = driver::smol::inline_tcp(conn.clone(), stream);
     InlineWebSocket::open(conn, driver, options.send_high_water, accept_all).await
 }
@@ -75,8 +66,26 @@ pub async fn accept_inline(
     options: &ServerOptions,
     policy: impl Policy,
 ) -> Result<InlineWebSocket, Error> {
-    stream.set_nodelay(true)?;
-    let conn = Connection::new(handshake::server_machine(options, crate::os_rng())?);
+    let conn = answer(&stream, options)?;
     let driver = driver::smol::inline_tcp(conn.clone(), stream);
     InlineWebSocket::open(conn, driver, options.send_high_water, policy).await
+}
+
+/// A client connection for `url` and its TCP stream (no delay; TLS for `wss://` is in the
+/// connection), ready for a driver.
+async fn dial(url: &str, options: &ClientOptions) -> Result<(WsConnection, TcpStream), Error> {
+    let url = WsUrl::parse(url)?;
+    let machine = handshake::client_machine(&url, options, crate::os_rng())?;
+    let stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
+    stream.set_nodelay(true)?;
+    Ok((Connection::new(machine), stream))
+}
+
+/// A server connection for an accepted `stream`, which gets no delay, ready for a driver.
+fn answer(stream: &TcpStream, options: &ServerOptions) -> Result<WsConnection, Error> {
+    stream.set_nodelay(true)?;
+    Ok(Connection::new(handshake::server_machine(
+        options,
+        crate::os_rng(),
+    )?))
 }
