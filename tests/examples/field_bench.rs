@@ -49,7 +49,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use wirestate_tests::arg;
-use wirestate_tests::raw_ws_client::{Frames, RawSocket};
+use wirestate_tests::raw_ws_client::{Frames, RawSocket, check_echo};
 
 const SERVERS: [&str; 5] = [
     "wirestate-smol",
@@ -552,18 +552,7 @@ fn check(template: &[u8], seq: u64, echo: Message) -> Result<(), String> {
     let Message::Binary(data) = echo else {
         return Err(format!("echo {seq}: not a binary message"));
     };
-    if data.len() != template.len() {
-        return Err(format!(
-            "echo {seq}: {} bytes, {} sent",
-            data.len(),
-            template.len()
-        ));
-    }
-    let n = data.len().min(8);
-    if data[..n] != seq.to_le_bytes()[..n] || data[n..] != template[n..] {
-        return Err(format!("echo {seq}: content differs from what was sent"));
-    }
-    Ok(())
+    check_echo(template, seq, &data)
 }
 
 /// Runs every connection until `deadline`, then waits for their last echoes; returns the

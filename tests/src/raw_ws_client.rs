@@ -89,19 +89,25 @@ impl Frames {
 
     /// Checks that `payload` is the echo of message `seq`.
     fn check(&self, seq: u64, payload: &[u8]) -> Result<(), String> {
-        let n = self.template.len().min(SEQ_BYTES);
-        if payload.len() != self.template.len() {
-            return Err(format!(
-                "echo {seq}: {} bytes, {} sent",
-                payload.len(),
-                self.template.len()
-            ));
-        }
-        if payload[..n] != seq.to_le_bytes()[..n] || payload[n..] != self.template[n..] {
-            return Err(format!("echo {seq}: content differs from what was sent"));
-        }
-        Ok(())
+        check_echo(&self.template, seq, payload)
     }
+}
+
+/// Checks that `payload` is the echo of the load's message `seq`: `template` with `seq` in
+/// its first bytes (whichever client sent it).
+pub fn check_echo(template: &[u8], seq: u64, payload: &[u8]) -> Result<(), String> {
+    let n = template.len().min(SEQ_BYTES);
+    if payload.len() != template.len() {
+        return Err(format!(
+            "echo {seq}: {} bytes, {} sent",
+            payload.len(),
+            template.len()
+        ));
+    }
+    if payload[..n] != seq.to_le_bytes()[..n] || payload[n..] != template[n..] {
+        return Err(format!("echo {seq}: content differs from what was sent"));
+    }
+    Ok(())
 }
 
 /// A server frame at the start of `bytes`: its opcode, and where its payload lies, once
