@@ -35,6 +35,28 @@ pub fn answer_upgrade(stream: &mut TcpStream) {
     stream.write_all(response.as_bytes()).unwrap();
 }
 
+/// Upgrades `stream` as a client, by hand (the RFC 6455 §1.3 sample key), reading up to the
+/// end of the server's 101 response.
+pub fn upgrade_as_client(stream: &mut TcpStream) {
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+}
+
 /// A server that completes the upgrade, then neither reads nor writes until `stop` says
 /// so (or [`LIMIT`] passes): a peer that never answers a close and never takes data.
 pub fn silent_server(stop: Receiver<()>) -> (SocketAddr, JoinHandle<()>) {

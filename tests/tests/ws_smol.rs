@@ -13,7 +13,7 @@ use smol::net::TcpListener;
 use wirestate::core::http::{Accept, HandshakeError, Reject, UpgradeRequest};
 use wirestate::core::ws::{CloseCode, CloseReason, Config, Message, TimeoutKind};
 use wirestate::ws::{self, ClientOptions, Error, Piece, ServerOptions, WebSocket};
-use wirestate_tests::ws_peers::silent_server;
+use wirestate_tests::ws_peers::{silent_server, upgrade_as_client};
 use wirestate_tests::{LIMIT, pattern};
 
 /// Runs `future` on smol, panicking if it takes longer than [`LIMIT`].
@@ -434,32 +434,6 @@ fn streaming_delivery_hands_out_pieces() {
     });
 }
 
-/// A raw client: upgrades `stream` by hand, reads up to the end of the 101 response.
-fn raw_upgrade(stream: &mut std::net::TcpStream) {
-    use std::io::{Read, Write};
-    stream
-        .write_all(
-            b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(
-            stream.read(&mut byte).unwrap(),
-            1,
-            "the response ended early"
-        );
-        head.push(byte[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-}
-
 /// RFC 6455 §7.1.1: the server closes the TCP connection first. After a peer's fault the
 /// server sends its close (1002) and keeps reading until the peer's end, so it must have
 /// sent its FIN: a driver whose shutdown sent none (async-io's `poll_close` only flushes)
@@ -474,7 +448,7 @@ fn after_a_fault_the_server_sends_its_fin() {
         let client = std::thread::spawn(move || {
             let mut stream = std::net::TcpStream::connect(address).unwrap();
             stream.set_read_timeout(Some(LIMIT)).unwrap();
-            raw_upgrade(&mut stream);
+            upgrade_as_client(&mut stream);
             // A ping longer than 125 bytes: a protocol error (RFC 6455 §5.5).
             let mut ping = vec![0x89, 0x80 | 126, 0, 126, 0, 0, 0, 0];
             ping.extend([0u8; 126]);

@@ -13,7 +13,7 @@ use futures_lite::future;
 use wirestate::core::ws::{CloseCode, Config, Message};
 use wirestate::ws::{self, ClientOptions, ServerOptions};
 use wirestate_tests::LIMIT;
-use wirestate_tests::ws_peers::answer_upgrade;
+use wirestate_tests::ws_peers::{answer_upgrade, upgrade_as_client};
 
 const MESSAGES: usize = 100_000;
 
@@ -162,29 +162,12 @@ fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
     (head[0], payload)
 }
 
-/// Upgrades `stream` as a client, by hand.
-fn upgrade(stream: &mut TcpStream) {
-    stream
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
-}
-
 /// A raw client sends two texts and a frame with a reserved bit set, in one write: the
 /// server's echoes of both texts must come before its close frame with 1002.
 fn fault_waits_for_the_answers(addr: std::net::SocketAddr) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(LIMIT)).unwrap();
-    upgrade(&mut stream);
+    upgrade_as_client(&mut stream);
     let mut burst = client_frame(0x81, b"first");
     burst.extend(client_frame(0x81, b"second"));
     burst.extend(client_frame(0x81 | 0x40, b"bad: RSV1 without an extension"));
