@@ -85,9 +85,9 @@ pub(crate) use clock::LazyNow;
 #[cfg(test)]
 pub(crate) use handle::lock_count as handle_lock_count;
 pub use handle::{Connection, TimedOut};
-#[cfg(any(feature = "smol", feature = "tokio"))]
-pub(crate) use poll::Inline;
 pub use poll::{Driver, Timer, Transport};
+#[cfg(any(feature = "smol", feature = "tokio"))]
+pub(crate) use poll::{Inline, ROUNDS_PER_POLL, Step};
 // The relays live in the protocol adapters, which need a runtime.
 #[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub(crate) use relay::Relay;

@@ -15,7 +15,7 @@ use super::readiness::ReadReadiness;
 
 /// Rounds of work one poll does before yielding to the runtime, so that a connection that
 /// always has work cannot starve the other tasks.
-const ROUNDS_PER_POLL: usize = 32;
+pub(crate) const ROUNDS_PER_POLL: usize = 32;
 
 /// A byte transport as the async driver sees it: the four calls common to futures-io and
 /// tokio's I/O traits. Implement it to run machines on another runtime.
@@ -45,6 +45,14 @@ pub trait Transport {
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Shuts down the write half (TCP FIN); reading stays possible.
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Whether the transport remembers that it has nothing to read, so that a read of it
+    /// while empty costs no system call (tokio's streams and smol's TCP stream do). Then the
+    /// driver polls reads with its task's own waker on every round that wants input.
+    /// Otherwise (the default) the driver tracks readiness itself, as
+    /// [`poll_read`](Transport::poll_read) describes.
+    fn tracks_readiness(&self) -> bool {
+        false
+    }
 }
 
 /// A one-shot timer on the runtime's clock (the same clock as the [`Connection`]'s).
@@ -130,8 +138,11 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             self.conn.register_driver(cx.waker());
             self.registered = Some(cx.waker().clone());
         }
-        // A wake takes the task's waker out of the readiness slot: put it back every round.
-        self.readable.register(cx.waker());
+        let tracked = self.io.tracks_readiness();
+        if !tracked {
+            // A wake takes the task's waker out of the readiness slot: put it back every round.
+            self.readable.register(cx.waker());
+        }
         self.conn.begin_round();
 
         // Under the lock: time, retried input, the relay, the next transmit, and what to do
@@ -147,6 +158,8 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             if machine.poll_timeout().is_some_and(|d| d <= now.get()) {
                 machine.handle_timeout(now.get());
                 touched = true;
+                // It may have left events: an idle round promises an inline caller none.
+                progress = true;
             }
             if self.input.retry_unaccepted(machine, || now.get()) {
                 touched = true;
@@ -182,10 +195,13 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             flags
         };
 
-        // Without the lock: the transport. Every call gets the readiness waker, so that a
-        // transport which keeps one waker for all directions (the latest it was given) still
-        // marks reads ready when it wakes.
-        let mut io_cx = Context::from_waker(self.readable.waker());
+        // Without the lock: the transport. Unless it tracks readiness, every call gets the
+        // readiness waker, so that a transport which keeps one waker for all directions (the
+        // latest it was given) still marks reads ready when it wakes.
+        let mut io_cx = Context::from_waker(match tracked {
+            true => cx.waker(),
+            false => self.readable.waker(),
+        });
         if self.output.is_sending() {
             let mut slices = [IoSlice::new(&[]); MAX_GATHER];
             let write = match self.output.slices(&mut slices) {
@@ -222,9 +238,9 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             return Ok(Round::Finished);
         }
 
-        if wants_read && self.readable.take() {
+        if wants_read && (tracked || self.readable.take()) {
             let read = self.io.poll_read(&mut io_cx, self.read_buf.space());
-            if read.is_ready() {
+            if read.is_ready() && !tracked {
                 self.readable.read_completed();
             }
             if let Some(n) = completed(read, &mut progress)? {
@@ -283,36 +299,48 @@ fn completed<T>(poll: Poll<io::Result<T>>, progress: &mut bool) -> io::Result<Op
     }
 }
 
+impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
+    /// Claims the connection on the first call, then runs one round: `Ok` with what it
+    /// found while the driver runs, `Err` with the outcome once it has resolved (now or
+    /// before).
+    fn step(&mut self, cx: &mut Context<'_>) -> Result<Round, io::Result<()>> {
+        if !self.attached && !self.done {
+            if let Err(error) = self.conn.lock().attach() {
+                self.done = true; // refused: the running driver's outcome stays as it is
+                return Err(Err(error));
+            }
+            self.attached = true;
+        }
+        if self.done {
+            return Err(match self.attached {
+                true => self.conn.driver_result().unwrap_or(Ok(())),
+                false => Err(io::Error::other("this driver was refused the connection")),
+            });
+        }
+        match self.round(cx) {
+            Ok(Round::Finished) => {
+                self.stop(Ok(()));
+                Err(Ok(()))
+            }
+            Ok(round) => Ok(round),
+            Err(error) => {
+                self.stop(Err(&error));
+                Err(Err(error))
+            }
+        }
+    }
+}
+
 impl<M: Machine, T: Transport + Unpin, Tm: Timer + Unpin> Future for Driver<M, T, Tm> {
     type Output = io::Result<()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if !this.attached && !this.done {
-            if let Err(error) = this.conn.lock().attach() {
-                this.done = true; // refused: the running driver's outcome stays as it is
-                return Poll::Ready(Err(error));
-            }
-            this.attached = true;
-        }
-        if this.done {
-            return Poll::Ready(match this.attached {
-                true => this.conn.driver_result().unwrap_or(Ok(())),
-                false => Err(io::Error::other("this driver was refused the connection")),
-            });
-        }
         for _ in 0..ROUNDS_PER_POLL {
-            match this.round(cx) {
-                Ok(Round::Progress) => {}
+            match this.step(cx) {
                 Ok(Round::Idle) => return Poll::Pending,
-                Ok(Round::Finished) => {
-                    this.stop(Ok(()));
-                    return Poll::Ready(Ok(()));
-                }
-                Err(error) => {
-                    this.stop(Err(&error));
-                    return Poll::Ready(Err(error));
-                }
+                Ok(_) => {}
+                Err(outcome) => return Poll::Ready(outcome),
             }
         }
         // Still busy: let other tasks run, and come back at once.
@@ -321,11 +349,25 @@ impl<M: Machine, T: Transport + Unpin, Tm: Timer + Unpin> Future for Driver<M, T
     }
 }
 
-/// A driver that the application's own task polls, type-erased (the inline WebSocket's).
+/// What one round of an [`Inline`] driver found.
+#[cfg(any(feature = "smol", feature = "tokio"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// It did something: another round may find more.
+    Progress,
+    /// Nothing to do: the task is woken when there is (`Pending`).
+    Idle,
+    /// The driver has resolved, now or before; the connection holds the outcome.
+    Resolved,
+}
+
+/// A driver that the application's own task polls one round at a time, type-erased (the
+/// inline WebSocket's). Stepping instead of polling the future lets the task stop as soon
+/// as a round gave it what it waits for, instead of going round once more to find nothing.
 #[cfg(any(feature = "smol", feature = "tokio"))]
 pub(crate) trait Inline: Send {
-    /// Polls the driver future.
-    fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Runs one round (claiming the connection on the first).
+    fn step(&mut self, cx: &mut Context<'_>) -> Step;
     /// Bytes the driver took from the machine and has not written yet, plus one while
     /// written bytes wait for a flush.
     fn unwritten(&self) -> usize;
@@ -335,11 +377,15 @@ pub(crate) trait Inline: Send {
 impl<M, T, Tm> Inline for Driver<M, T, Tm>
 where
     M: Machine + Send,
-    T: Transport + Unpin + Send,
-    Tm: Timer + Unpin + Send,
+    T: Transport + Send,
+    Tm: Timer + Send,
 {
-    fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(self).poll(cx)
+    fn step(&mut self, cx: &mut Context<'_>) -> Step {
+        match Driver::step(self, cx) {
+            Ok(Round::Idle) => Step::Idle,
+            Ok(_) => Step::Progress,
+            Err(_) => Step::Resolved,
+        }
     }
 
     fn unwritten(&self) -> usize {

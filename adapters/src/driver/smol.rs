@@ -110,6 +110,10 @@ impl poll::Transport for AsyncTcp {
     fn poll_shutdown(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.io.get_ref().shutdown(std::net::Shutdown::Write))
     }
+    /// `drained` remembers an empty socket; async-io then answers from the reactor.
+    fn tracks_readiness(&self) -> bool {
+        true
+    }
 }
 
 /// A futures-io stream as a [`poll::Transport`]; shutting down is `poll_close`.

@@ -73,6 +73,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> poll::Transport for TokioIo<T> {
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
     }
+
+    /// tokio's I/O types keep the readiness the reactor reported and clear it when a read
+    /// finds the socket empty, so reading again costs no system call until the next event.
+    fn tracks_readiness(&self) -> bool {
+        true
+    }
 }
 
 /// A tokio sleep as a [`poll::Timer`], created when first armed.

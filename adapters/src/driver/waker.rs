@@ -36,9 +36,15 @@ impl DriverWaker {
     }
 
     /// The driver is about to look at the shared state: every change from now on wakes it.
+    ///
+    /// Costs no fence while no wake came: a waker that then finds the flag clear wakes the
+    /// driver itself, and one that finds it set was preceded by a wake that polls the
+    /// driver again, and that round clears the flag (with the fence) before it looks.
     pub(crate) fn begin_round(&self) {
-        self.woken.store(false, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
+        if self.woken.load(Ordering::Relaxed) {
+            self.woken.store(false, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+        }
     }
 
     /// Wakes the driver, unless a wake since its last [`begin_round`](Self::begin_round)

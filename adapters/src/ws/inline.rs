@@ -14,7 +14,7 @@ use wirestate_core::ws::{CloseCode, Command, Event, Message};
 use super::handshake::Policy;
 use super::reception::{Piece, Reception};
 use super::{Error, WsConnection};
-use crate::driver::Inline;
+use crate::driver::{Inline, ROUNDS_PER_POLL, Step};
 
 /// The driver, boxed so that one socket type serves every runtime and transport.
 type BoxedDriver = Box<dyn Inline>;
@@ -141,13 +141,16 @@ impl InlineWebSocket {
     /// Sends a message: queues it, writes it unless received messages wait (see the type's
     /// docs), and waits while more than the send high-water mark is unwritten.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        self.command(Command::Send(message.into()))?;
+        let events_wait = self.command(Command::Send(message.into()))?;
+        if events_wait {
+            return Ok(()); // the next recv writes it, before it waits for input
+        }
         poll_fn(|cx| self.poll_sent(cx)).await
     }
 
     /// Sends a ping (at most 125 bytes); it is written with the next write.
     pub fn ping(&mut self, payload: impl Into<bytes::Bytes>) -> Result<(), Error> {
-        self.command(Command::Ping(payload.into()))
+        self.command(Command::Ping(payload.into())).map(drop)
     }
 
     /// Writes everything queued to the transport.
@@ -200,7 +203,7 @@ impl InlineWebSocket {
             reason: reason.to_string(),
         };
         match self.command(close) {
-            Ok(()) | Err(Error::AlreadyClosed) => Ok(()),
+            Ok(_) | Err(Error::AlreadyClosed) => Ok(()),
             Err(error) => Err(error),
         }
     }
@@ -213,57 +216,63 @@ impl InlineWebSocket {
         }
     }
 
-    /// Applies `command` to the machine. No wake: this task drives the connection.
-    fn command(&mut self, command: Command) -> Result<(), Error> {
+    /// Applies `command` to the machine; returns whether events wait for the application.
+    /// No wake: this task drives the connection.
+    fn command(&mut self, command: Command) -> Result<bool, Error> {
         if self.driver_done {
             return Err(Error::AlreadyClosed);
         }
         let now = self.conn.now();
         let mut state = self.conn.lock();
-        state
-            .machine
-            .command(now, command)
-            .map_err(Error::from_usage)
+        let machine = &mut state.machine;
+        machine.command(now, command).map_err(Error::from_usage)?;
+        Ok(machine.has_events())
     }
 
     /// The next event, driving the connection while there is none: `Ready(None)` once the
     /// driver stopped and no event is left. Taking an event from an empty queue is the
     /// application coming back for more, as the machine expects.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        loop {
+        for _ in 0..ROUNDS_PER_POLL {
             if let Some(event) = self.conn.lock().machine.poll_event() {
                 return Poll::Ready(Some(event));
             }
             if self.driver_done {
                 return Poll::Ready(None);
             }
-            if self.drive(cx).is_pending() && !self.conn.lock().machine.has_events() {
-                return Poll::Pending;
+            if self.step(cx) == Step::Idle {
+                return Poll::Pending; // an idle round left no event
             }
         }
+        yield_now(cx)
     }
 
-    /// Writes what was queued unless received messages wait, then waits while more than
-    /// the high-water mark is unwritten.
+    /// Writes what was queued as far as the transport takes it now, then waits while more
+    /// than the high-water mark is unwritten.
     fn poll_sent(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.conn.lock().machine.has_events() {
-            return Poll::Ready(Ok(())); // the next recv writes it, before it waits for input
+        for _ in 0..ROUNDS_PER_POLL {
+            if self.step(cx) != Step::Progress {
+                break;
+            }
+            if let Some(outcome) = self.written(0) {
+                return Poll::Ready(outcome);
+            }
         }
-        let _ = self.drive(cx); // writes what the transport takes now
         self.poll_written(cx, self.send_high_water)
     }
 
     /// Drives the connection while more than `limit` bytes wait to be written: in the
     /// machine, or taken by the driver and not yet written and flushed.
     fn poll_written(&mut self, cx: &mut Context<'_>, limit: usize) -> Poll<Result<(), Error>> {
-        loop {
+        for _ in 0..ROUNDS_PER_POLL {
             if let Some(outcome) = self.written(limit) {
                 return Poll::Ready(outcome);
             }
-            if self.drive(cx).is_pending() {
-                return self.written(limit).map_or(Poll::Pending, Poll::Ready);
+            if self.step(cx) == Step::Idle {
+                return Poll::Pending;
             }
         }
+        yield_now(cx)
     }
 
     /// `Some` once at most `limit` bytes wait to be written, or the driver has stopped
@@ -279,21 +288,34 @@ impl InlineWebSocket {
         (machine_buffered + self.driver.unwritten() <= limit).then_some(Ok(()))
     }
 
-    /// Polls the driver; `Ready` once it has resolved (now or before).
-    fn drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.driver_done && self.driver.poll_drive(cx).is_ready() {
-            self.driver_done = true;
+    /// Runs one driver round, unless the driver has resolved.
+    fn step(&mut self, cx: &mut Context<'_>) -> Step {
+        if self.driver_done {
+            return Step::Resolved;
         }
-        match self.driver_done {
-            true => Poll::Ready(()),
-            false => Poll::Pending,
-        }
+        let step = self.driver.step(cx);
+        self.driver_done = step == Step::Resolved;
+        step
     }
 
     /// Drives the connection until the driver has resolved.
     fn poll_driver_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.drive(cx)
+        for _ in 0..ROUNDS_PER_POLL {
+            match self.step(cx) {
+                Step::Resolved => return Poll::Ready(()),
+                Step::Idle => return Poll::Pending,
+                Step::Progress => {}
+            }
+        }
+        yield_now(cx)
     }
+}
+
+/// Gives the runtime back to other tasks after a poll's worth of rounds, asking to be
+/// polled again at once, so that a connection that always has work cannot starve them.
+fn yield_now<T>(cx: &mut Context<'_>) -> Poll<T> {
+    cx.waker().wake_by_ref();
+    Poll::Pending
 }
 
 impl Stream for InlineWebSocket {
@@ -316,7 +338,7 @@ impl Sink<Message> for InlineWebSocket {
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        self.get_mut().command(Command::Send(message))
+        self.get_mut().command(Command::Send(message)).map(drop)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -344,6 +366,11 @@ impl Drop for InlineWebSocket {
             code: CloseCode::GOING_AWAY,
             reason: String::new(),
         });
-        let _ = self.drive(&mut Context::from_waker(Waker::noop()));
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..ROUNDS_PER_POLL {
+            if self.step(&mut cx) != Step::Progress {
+                break;
+            }
+        }
     }
 }
