@@ -249,6 +249,107 @@ async fn socket_timeout_cancels_a_silent_read() {
     .await;
 }
 
+/// The read channel's reader reads the socket itself: large reads of an empty channel go
+/// straight into the caller's buffer, the rest through the channel. Mixed, in every order,
+/// the bytes arrive whole and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_of_every_size_keep_the_bytes_in_order() {
+    use futures_lite::AsyncBufReadExt;
+    bounded("mixed reads", async {
+        let data = pattern(6 << 20, 11);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sent = data.clone();
+        let peer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let (mut stream, _) = listener.accept().await.unwrap();
+            // Uneven writes, so that reads find partial amounts.
+            for piece in sent.chunks(70_001) {
+                stream.write_all(piece).await.unwrap();
+            }
+            stream.shutdown().await.unwrap();
+        });
+        let socket = a_socket(Tokio).tcp().connect(addr).await.unwrap();
+        let mut input = socket.open_read_channel().unwrap();
+        let mut got = Vec::with_capacity(data.len());
+        let mut big = vec![0u8; 64 * 1024];
+        for turn in 0.. {
+            let n = match turn % 4 {
+                0 => input.read_available(&mut big).await.unwrap(), // straight into `big`
+                1 => input.read_available(&mut big[..100]).await.unwrap(), // via the channel
+                2 => {
+                    let view = input.fill_buf().await.unwrap();
+                    let n = view.len().min(30_000);
+                    big[..n].copy_from_slice(&view[..n]);
+                    input.consume_view(n);
+                    n
+                }
+                _ => {
+                    let n = 20_000.min(data.len() - got.len());
+                    input.read_exact(&mut big[..n]).await.unwrap();
+                    n
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&big[..n]);
+        }
+        assert!(
+            got == data,
+            "read {} of {} bytes, or out of order",
+            got.len(),
+            data.len()
+        );
+        assert_eq!(input.total_read(), data.len() as u64);
+        peer.await.unwrap();
+    })
+    .await;
+}
+
+/// A tokio socket's reader may be used from a plain thread (its blocking view): it reads
+/// the socket from there, and its socket timeout still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_on_a_plain_thread_reads_and_times_out() {
+    bounded("plain thread", async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let peer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let (mut stream, _) = listener.accept().await.unwrap();
+            stream.write_all(b"hello").await.unwrap();
+            let _ = released.await; // then silent until the client is done
+        });
+        let timeout = Duration::from_millis(200);
+        let socket = a_socket(Tokio)
+            .socket_timeout(Some(timeout))
+            .tcp()
+            .connect(addr)
+            .await
+            .unwrap();
+        let mut input = socket.open_read_channel().unwrap();
+        let thread = std::thread::spawn(move || {
+            use std::io::Read;
+            let mut view = input.blocking();
+            let mut buf = [0u8; 5];
+            view.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"hello");
+            let started = Instant::now();
+            let error = view.read(&mut buf).unwrap_err();
+            (error.kind(), started.elapsed())
+        });
+        let (kind, waited) = tokio::task::spawn_blocking(move || thread.join().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(kind, io::ErrorKind::TimedOut);
+        assert!(waited >= timeout - Duration::from_millis(20), "{waited:?}");
+        let _ = release.send(());
+        peer.await.unwrap();
+    })
+    .await;
+}
+
 /// `Socket::close` shuts both directions through its own handle while the pumps hold the
 /// stream: the client's read channel ends and the server reads the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -45,6 +45,8 @@ mod writer;
 pub use blocking::{BlockingReader, BlockingWriter};
 
 pub use reader::ByteReader;
+#[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
+pub(crate) use reader::PollSource;
 #[cfg(any(feature = "blocking", test))]
 pub(crate) use reader::ReadThrough;
 pub use wirestate_core::chan::{

@@ -28,9 +28,20 @@ use super::writer::ByteWriter;
 pub struct ByteReader {
     ring: RingReader,
     line: LineReader,
-    /// Where a blocking thread fetches bytes itself when the ring runs dry (a blocking
-    /// socket).
-    source: Option<Arc<dyn ReadThrough>>,
+    /// Where the reader fetches bytes itself when the ring runs dry (a socket).
+    source: Option<Source>,
+}
+
+/// Where a reader whose channel is empty fetches bytes itself, instead of waiting for a
+/// pump to hand them over.
+enum Source {
+    /// A blocking socket, which a waiting blocking view reads (see [`ReadThrough`]).
+    #[cfg_attr(not(any(feature = "blocking", test)), allow(dead_code))]
+    Thread(Arc<dyn ReadThrough>),
+    /// An async socket's read half, which whatever task polls the reader reads (see
+    /// [`PollSource`]).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    Polled(Box<dyn PollSource>),
 }
 
 impl std::fmt::Debug for ByteReader {
@@ -38,7 +49,7 @@ impl std::fmt::Debug for ByteReader {
         f.debug_struct("ByteReader")
             .field("ring", &self.ring)
             .field("line", &self.line)
-            .field("read_through", &self.source.is_some())
+            .field("reads_its_source", &self.source.is_some())
             .finish()
     }
 }
@@ -61,6 +72,20 @@ pub(crate) trait ReadThrough: Send + Sync {
     fn read_into(&self, buf: &mut [u8]) -> Option<io::Result<usize>>;
 }
 
+/// The source that feeds a channel's writer, polled by the channel's reader when it finds
+/// the channel empty: an async socket's read half, which then needs no pump task, so no
+/// bytes wait for a hand-off between tasks and no task is woken to pass them on. The
+/// source belongs to the reader alone (it holds the channel's writer).
+pub(crate) trait PollSource: Send {
+    /// Moves what the source has next into the channel: `Ready` once bytes moved, or the
+    /// end closed the channel, or an error cancelled it.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+    /// Reads straight into `buf`, for a reader whose channel is empty (so no byte can
+    /// overtake another): `Ready(n)` with `n > 0` bytes, or `Ready(0)` once the end closed
+    /// the channel or an error cancelled it (the channel then tells which).
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<usize>;
+}
+
 /// The smallest read that goes from a read-through source straight into the caller's
 /// buffer: from about this size on, one system call per read costs less than the copy out
 /// of the ring it saves.
@@ -78,7 +103,9 @@ impl ByteReader {
     /// For the blocking view: reads from the read-through source straight into `buf` when
     /// the channel is empty and `buf` is large, `None` otherwise (use the channel).
     pub(crate) fn try_read_through(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
-        let source = self.source.as_ref()?;
+        let Some(Source::Thread(source)) = &self.source else {
+            return None;
+        };
         if buf.len() < READ_THROUGH_MIN || !self.ring.is_waiting() {
             return None;
         }
@@ -92,7 +119,14 @@ impl ByteReader {
     /// Lets a waiting reader fetch its bytes from `source` (see [`ReadThrough`]).
     #[cfg(any(feature = "blocking", test))]
     pub(crate) fn set_read_through(&mut self, source: Arc<dyn ReadThrough>) {
-        self.source = Some(source);
+        self.source = Some(Source::Thread(source));
+    }
+
+    /// Makes the reader poll `source` itself whenever its channel is empty (see
+    /// [`PollSource`]).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn set_poll_source(&mut self, source: Box<dyn PollSource>) {
+        self.source = Some(Source::Polled(source));
     }
 
     /// A reader over `bytes` that ends after them.
@@ -116,10 +150,21 @@ impl ByteReader {
         cx: &mut Context<'_>,
         mut op: impl FnMut(&mut RingReader, &mut LineReader) -> Result<T, ChannelError>,
     ) -> Poll<io::Result<T>> {
+        if let Some(Source::Polled(source)) = &mut self.source {
+            // Only the source writes to this ring: wait for it, not for the ring's wake
+            // (which its own fill would spend on this very task).
+            loop {
+                match op(&mut self.ring, &mut self.line) {
+                    Err(ChannelError::Blocked) => {}
+                    done => return Poll::Ready(done.map_err(|e| to_io_error(e, Side::Reader))),
+                }
+                std::task::ready!(source.poll_fill(cx)); // bytes, the end or an error
+            }
+        }
         loop {
             let line = &mut self.line;
             let poll = self.ring.poll(cx, |ring| op(ring, line));
-            if let (Poll::Pending, Some(source)) = (&poll, &self.source) {
+            if let (Poll::Pending, Some(Source::Thread(source))) = (&poll, &self.source) {
                 if crate::park::is_reading_through() && source.fill() {
                     continue; // the source moved something (or the end) into the ring
                 }
@@ -139,6 +184,20 @@ impl ByteReader {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        // A large read of an empty channel goes straight from the source into `buf`: one
+        // copy, as from the socket itself, instead of two.
+        if let Some(Source::Polled(source)) = &mut self.source {
+            if buf.len() >= READ_THROUGH_MIN && self.ring.is_waiting() {
+                match source.poll_read_into(cx, buf) {
+                    Poll::Ready(0) => {} // ended or failed: the channel says which
+                    Poll::Ready(n) => {
+                        self.ring.count_read_through(n);
+                        return Poll::Ready(Ok(n));
+                    }
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        }
         self.poll_pipe(cx, |pipe, _| pipe.read(buf))
     }
 

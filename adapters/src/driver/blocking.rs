@@ -210,9 +210,14 @@ fn write_loop<M: Machine>(
         };
         match step {
             Step::Write => {
-                let mut slices = [IoSlice::new(&[]); MAX_GATHER];
-                let n = output.slices(&mut slices);
-                match (&*stream).write_vectored(&slices[..n]) {
+                let written = if output.transmits() == 1 {
+                    (&*stream).write(output.first())
+                } else {
+                    let mut slices = [IoSlice::new(&[]); MAX_GATHER];
+                    let n = output.slices(&mut slices);
+                    (&*stream).write_vectored(&slices[..n])
+                };
+                match written {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(n) => output.advance_written(n),
                     Err(error) if is_retry(&error) => {}

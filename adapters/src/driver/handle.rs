@@ -279,9 +279,10 @@ impl<M> Connection<M> {
         self.shared.driver_waker.register(waker);
     }
 
-    /// The driver is about to look at the shared state (see [`DriverWaker::begin_round`]).
-    pub(crate) fn begin_round(&self) {
-        self.shared.driver_waker.begin_round();
+    /// The driver is about to look at the shared state (see [`DriverWaker::begin_round`]);
+    /// returns whether the application woke it since the last round.
+    pub(crate) fn begin_round(&self) -> bool {
+        self.shared.driver_waker.begin_round()
     }
 
     /// The driver's own handle: it does not keep the application present.

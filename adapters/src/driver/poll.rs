@@ -128,7 +128,6 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
     /// One pass over every source of work. Returns an error for a transport failure.
     fn round(&mut self, cx: &mut Context<'_>) -> io::Result<Round> {
         let clock = self.conn.clock();
-        let mut progress = false;
 
         if !self
             .registered
@@ -143,7 +142,9 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             // A wake takes the task's waker out of the readiness slot: put it back every round.
             self.readable.register(cx.waker());
         }
-        self.conn.begin_round();
+        // A wake from the application counts as progress even if the round finds nothing
+        // else to do: what it changed (an event, say) is for the caller to look at.
+        let mut progress = self.conn.begin_round();
 
         // Under the lock: time, retried input, the relay, the next transmit, and what to do
         // next.
@@ -203,10 +204,13 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             false => self.readable.waker(),
         });
         if self.output.is_sending() {
-            let mut slices = [IoSlice::new(&[]); MAX_GATHER];
-            let write = match self.output.slices(&mut slices) {
-                1 => self.io.poll_write(&mut io_cx, self.output.first()),
-                n => self.io.poll_write_vectored(&mut io_cx, &slices[..n]),
+            // One transmit (the common case) skips building the slice array.
+            let write = if self.output.transmits() == 1 {
+                self.io.poll_write(&mut io_cx, self.output.first())
+            } else {
+                let mut slices = [IoSlice::new(&[]); MAX_GATHER];
+                let n = self.output.slices(&mut slices);
+                self.io.poll_write_vectored(&mut io_cx, &slices[..n])
             };
             match completed(write, &mut progress)? {
                 Some(0) => return Err(io::ErrorKind::WriteZero.into()),

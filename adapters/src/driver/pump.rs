@@ -193,6 +193,11 @@ impl Outbound {
         self.pending.iter().map(Bytes::len).sum()
     }
 
+    /// How many transmits wait to be written.
+    pub(crate) fn transmits(&self) -> usize {
+        self.pending.len()
+    }
+
     /// The first transmit's unwritten bytes (empty if none).
     pub(crate) fn first(&self) -> &[u8] {
         self.pending.front().map_or(&[], |bytes| bytes)

@@ -40,11 +40,15 @@ impl DriverWaker {
     /// Costs no fence while no wake came: a waker that then finds the flag clear wakes the
     /// driver itself, and one that finds it set was preceded by a wake that polls the
     /// driver again, and that round clears the flag (with the fence) before it looks.
-    pub(crate) fn begin_round(&self) {
-        if self.woken.load(Ordering::Relaxed) {
+    ///
+    /// Returns whether a wake came.
+    pub(crate) fn begin_round(&self) -> bool {
+        let woken = self.woken.load(Ordering::Relaxed);
+        if woken {
             self.woken.store(false, Ordering::Relaxed);
             fence(Ordering::SeqCst);
         }
+        woken
     }
 
     /// Wakes the driver, unless a wake since its last [`begin_round`](Self::begin_round)

@@ -12,7 +12,7 @@
 //! `available_for_read` counts only what reads moved into the channel, and the peer's end
 //! or a reset shows at the next read. A thread that writes a large request while its peer
 //! does the same before reading can block for good, as with std sockets: read on another
-//! thread then, or use the smol or tokio sockets, whose pumps always read.
+//! thread then, or use the smol sockets, whose read pump keeps reading into the channel.
 //!
 //! The socket timeout is the socket's own read and write timeout: a read or write that waits
 //! longer cancels its channel with `TimedOut`. [`Socket::close`] ends both directions at
@@ -299,7 +299,11 @@ impl<S: Stream> crate::chan::ReadThrough for ReadSide<S> {
             .name("wirestate-socket-read".into())
             .spawn(move || {
                 if let Ok((io, inbound)) = take.recv() {
-                    park::block_on(pump::read_pump(io, inbound, no_deadline()));
+                    park::block_on(pump::read_pump(pump::ReadSource::new(
+                        io,
+                        inbound,
+                        no_deadline(),
+                    )));
                 }
             });
         match spawned {

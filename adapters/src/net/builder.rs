@@ -9,7 +9,8 @@ use super::options::SocketOptions;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Smol;
 
-/// Runs sockets on tokio; needs a tokio runtime context, and the pumps are tokio tasks.
+/// Runs sockets on tokio; needs a tokio runtime context. The write pump is a tokio task;
+/// the read channel's reader reads the socket itself.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tokio;
 

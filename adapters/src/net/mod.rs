@@ -12,10 +12,11 @@
 //! ```
 //!
 //! A connected socket's read channel is filled straight from the socket into the channel's
-//! ring, and its write channel is written straight from the ring, by two pumps that run on
-//! the socket's runtime as tasks (smol, tokio). Blocking sockets let the application's
-//! threads do that work themselves while they block, with pump threads for the rest (see
-//! `net::blocking`). Closing the write channel half-closes the socket (TCP FIN); the peer's
+//! ring, and its write channel is written straight from the ring. On smol two pumps do that
+//! as tasks. On tokio a write pump task does the writing, and the read channel's reader reads
+//! the socket itself when its channel is empty, straight into the caller's buffer for large
+//! reads (see `net::tokio`). Blocking sockets let the application's threads do that work
+//! themselves while they block, with pump threads for the rest (see `net::blocking`). Closing the write channel half-closes the socket (TCP FIN); the peer's
 //! FIN ends the read channel. A socket error cancels both channels with that error, so every
 //! later channel call reports it with its kind (`ConnectionReset`, `TimedOut`, …).
 

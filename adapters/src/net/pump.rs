@@ -15,11 +15,11 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use crate::chan::io_error::cause_like;
-use crate::chan::{ByteReader, ByteWriter};
+use crate::chan::{ByteReader, ByteWriter, PollSource};
 use crate::driver::Timer;
 
 /// The read half of a socket, as the read pump polls it.
@@ -78,37 +78,91 @@ fn timed_out(what: &str, timeout: Option<Duration>) -> io::Error {
     )
 }
 
-/// Socket to read channel, until the peer's FIN, an error, or the application dropping the
-/// channel.
-pub(crate) async fn read_pump<R: PollRead, T: Timer>(
-    mut socket: R,
-    mut channel: ByteWriter,
-    mut deadline: Deadline<T>,
-) {
-    loop {
-        let read = poll_fn(|cx| {
-            channel.poll_fill(cx, |slot, cx| match socket.poll_read(cx, slot) {
-                Poll::Pending if deadline.expired(cx) => {
-                    Poll::Ready(Err(timed_out("read", deadline.timeout)))
-                }
-                other => other,
-            })
-        })
-        .await;
-        deadline.reset();
-        match read {
-            Ok(0) => {
-                let _ = channel.close();
-                return;
-            }
-            Ok(_) => {}
-            Err(error) => {
-                // A channel error means the application let go: the cancel is then a no-op.
-                channel.cancel_with(cause_like(&error));
-                return;
-            }
+/// A socket's read half feeding its read channel, polled either by the read pump or by the
+/// channel's reader itself (see [`PollSource`]). The peer's FIN closes the channel; an
+/// error cancels it with that error.
+pub(crate) struct ReadSource<R, T> {
+    socket: R,
+    channel: ByteWriter,
+    deadline: Deadline<T>,
+}
+
+impl<R: PollRead, T: Timer> ReadSource<R, T> {
+    pub(crate) fn new(socket: R, channel: ByteWriter, deadline: Deadline<T>) -> Self {
+        ReadSource {
+            socket,
+            channel,
+            deadline,
         }
     }
+
+    /// Reads the socket into the channel's free space, waiting for room first.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let ReadSource {
+            socket,
+            channel,
+            deadline,
+        } = self;
+        // The timeout runs only while the socket, not the application, keeps us waiting.
+        let read = ready!(channel.poll_fill(cx, |slot, cx| {
+            timed(socket.poll_read(cx, slot), deadline, "read", cx)
+        }));
+        Poll::Ready(self.settle(read))
+    }
+
+    /// A read completed: the next wait gets a fresh timeout; the end closes the channel and
+    /// an error cancels it.
+    fn settle(&mut self, read: io::Result<usize>) -> io::Result<usize> {
+        self.deadline.reset();
+        match &read {
+            Ok(0) => {
+                let _ = self.channel.close();
+            }
+            Ok(_) => {}
+            // A channel error means the application let go: the cancel is then a no-op.
+            Err(error) => self.channel.cancel_with(cause_like(error)),
+        }
+        read
+    }
+}
+
+impl<R: PollRead + Send, T: Timer + Send> PollSource for ReadSource<R, T> {
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_next(cx).map(drop)
+    }
+
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<usize> {
+        let read = ready!(timed(
+            self.socket.poll_read(cx, buf),
+            &mut self.deadline,
+            "read",
+            cx
+        ));
+        Poll::Ready(self.settle(read).unwrap_or(0))
+    }
+}
+
+/// A socket call's answer under the socket timeout: still pending past the deadline, it
+/// fails with `TimedOut`.
+fn timed<T: Timer, V>(
+    poll: Poll<io::Result<V>>,
+    deadline: &mut Deadline<T>,
+    what: &str,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<V>> {
+    match poll {
+        Poll::Pending if deadline.expired(cx) => {
+            Poll::Ready(Err(timed_out(what, deadline.timeout)))
+        }
+        other => other,
+    }
+}
+
+/// Socket to read channel, until the peer's FIN, an error, or the application dropping the
+/// channel.
+#[cfg(any(feature = "smol", feature = "blocking"))]
+pub(crate) async fn read_pump<R: PollRead, T: Timer>(mut source: ReadSource<R, T>) {
+    while let Ok(1..) = poll_fn(|cx| source.poll_next(cx)).await {}
 }
 
 /// Write channel to socket, until the application closes the channel (then FIN), an
@@ -136,13 +190,9 @@ pub(crate) async fn write_pump<W: PollWrite, T: Timer>(
             if buf.is_empty() {
                 return Poll::Ready(Ok(None)); // closed and drained
             }
-            match socket.poll_write(cx, buf) {
+            match timed(socket.poll_write(cx, buf), &mut deadline, "write", cx) {
                 Poll::Ready(Ok(0)) => Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(result) => Poll::Ready(result.map(Some)),
-                Poll::Pending if deadline.expired(cx) => {
-                    Poll::Ready(Err(timed_out("write", deadline.timeout)))
-                }
-                Poll::Pending => Poll::Pending,
+                other => other.map_ok(Some),
             }
         })
         .await;

@@ -151,11 +151,11 @@ where
 {
     let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
     let timeout = options.socket_timeout;
-    let read = pump::read_pump(
+    let read = pump::read_pump(pump::ReadSource::new(
         SmolIo(stream.clone()),
         ends.inbound,
         Deadline::new(timeout, never),
-    );
+    ));
     let write = pump::write_pump(SmolIo(stream), ends.outbound, Deadline::new(timeout, never));
     smol::spawn(read).detach();
     smol::spawn(write).detach();

@@ -102,7 +102,8 @@ impl fmt::Debug for Socket {
 
 /// The channel ends a runtime's pumps work on.
 pub(crate) struct PumpEnds {
-    /// The read pump fills this (the application reads the other end).
+    /// The read pump, or the reader's own source, fills this (the application reads the
+    /// other end).
     pub(crate) inbound: ByteWriter,
     /// The write pump drains this (the application writes the other end).
     pub(crate) outbound: ByteReader,
@@ -176,6 +177,15 @@ impl Socket {
     }
 
     /// Another descriptor for the same socket (for a socket layered on this one).
+    /// Lets the read channel's reader read the socket through `source` itself, instead of
+    /// a read pump (see [`PollSource`](crate::chan::PollSource)).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn read_inline(&self, source: Box<dyn crate::chan::PollSource>) {
+        if let Some(reader) = lock(&self.read).as_mut() {
+            reader.set_poll_source(source);
+        }
+    }
+
     #[cfg(feature = "tls")]
     pub(crate) fn duplicate_handle(&self) -> io::Result<socket2::Socket> {
         self.handle.try_clone()

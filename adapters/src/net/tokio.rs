@@ -1,5 +1,14 @@
-//! Sockets on tokio; the pumps run as tokio tasks, so every call needs a tokio runtime
-//! context (with time enabled when a socket timeout is set).
+//! Sockets on tokio. Making a socket needs a tokio runtime context (with time enabled when a
+//! socket timeout is set).
+//!
+//! The write channel is written to the socket by a pump task. The read channel has no pump:
+//! its reader, in whatever task or thread polls it, reads the socket itself once the channel
+//! is empty, into the channel or, for a read of 16 KiB or more, straight into the caller's
+//! buffer. tokio remembers that a socket is empty, so a read that must wait costs no system
+//! call, and no bytes wait for a hand-off between tasks (a wake and a copy each). As with
+//! tokio's own `TcpStream`, arriving bytes therefore stay in the socket until a read:
+//! `available_for_read` counts only what reads moved into the channel, the peer's end or a
+//! reset shows at the next read, and the socket timeout runs while a read waits.
 //!
 //! A stream is split into tokio's owned halves, one per pump, so `Socket::close` shuts the
 //! socket down through a third handle: a duplicate of its descriptor
@@ -27,7 +36,7 @@ use super::options::SocketOptions;
 use super::pump::{self, Deadline, PollRead, PollWrite};
 use super::socket::{Socket, SocketAddress};
 use super::sys;
-use crate::driver::TokioTimer;
+use crate::driver::{Timer, TokioTimer};
 
 impl TcpSocketBuilder<Tokio> {
     /// Connects to `addr`, with every option applied before the connect. The socket
@@ -153,7 +162,8 @@ fn unix_socket(stream: tokio::net::UnixStream, options: &SocketOptions) -> io::R
     Ok(start(read, write, local, remote, handle, options))
 }
 
-/// Makes the socket and spawns its two pumps on the current tokio runtime.
+/// Makes the socket and spawns its write pump on the current tokio runtime; the read
+/// channel's reader reads the socket itself (see the module docs).
 fn start<R, W>(
     read: R,
     write: W,
@@ -168,12 +178,35 @@ where
 {
     let (socket, ends) = Socket::new(local, remote, handle, options.channel_capacity);
     let timeout = options.socket_timeout;
-    let timer = || TokioTimer(None);
-    let read = pump::read_pump(TokioIo(read), ends.inbound, Deadline::new(timeout, timer));
+    let runtime = tokio::runtime::Handle::current();
+    let timer = || SocketTimer {
+        runtime: runtime.clone(),
+        sleep: TokioTimer(None),
+    };
+    let read = pump::ReadSource::new(TokioIo(read), ends.inbound, Deadline::new(timeout, timer));
+    socket.read_inline(Box::new(read));
     let write = pump::write_pump(TokioIo(write), ends.outbound, Deadline::new(timeout, timer));
-    tokio::spawn(read);
     tokio::spawn(write);
     socket
+}
+
+/// The socket timeout's timer. It is set in the runtime it was made in, because the read
+/// channel's reader, which waits on it, may be polled from any thread (a blocking view,
+/// another executor).
+struct SocketTimer {
+    runtime: tokio::runtime::Handle,
+    sleep: TokioTimer,
+}
+
+impl Timer for SocketTimer {
+    fn reset(&mut self, deadline: std::time::Instant) {
+        let _context = self.runtime.enter();
+        self.sleep.reset(deadline);
+    }
+
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.sleep.poll_expired(cx)
+    }
 }
 
 /// Runs `operation`, failing with `TimedOut` after `timeout` (if any).

@@ -47,6 +47,9 @@ pub struct InlineWebSocket {
     driver: BoxedDriver,
     /// The driver resolved: nothing more is read or written.
     driver_done: bool,
+    /// The last look found no event, and no command was applied since: only a driver
+    /// round can make one, so the next look waits until after a round.
+    no_events: bool,
     reception: Reception,
     send_high_water: usize,
 }
@@ -74,6 +77,7 @@ impl InlineWebSocket {
             conn,
             driver,
             driver_done: false,
+            no_events: false,
             reception: Reception::new(None),
             send_high_water,
         };
@@ -223,6 +227,7 @@ impl InlineWebSocket {
             return Err(Error::AlreadyClosed);
         }
         let now = self.conn.now();
+        self.no_events = false; // a command may make one (a close, an error)
         let mut state = self.conn.lock();
         let machine = &mut state.machine;
         machine.command(now, command).map_err(Error::from_usage)?;
@@ -234,14 +239,18 @@ impl InlineWebSocket {
     /// application coming back for more, as the machine expects.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         for _ in 0..ROUNDS_PER_POLL {
-            if let Some(event) = self.conn.lock().machine.poll_event() {
-                return Poll::Ready(Some(event));
+            if !self.no_events {
+                if let Some(event) = self.conn.lock().machine.poll_event() {
+                    return Poll::Ready(Some(event));
+                }
+                self.no_events = true;
             }
             if self.driver_done {
                 return Poll::Ready(None);
             }
-            if self.step(cx) == Step::Idle {
-                return Poll::Pending; // an idle round left no event
+            match self.step(cx) {
+                Step::Idle => return Poll::Pending, // an idle round left no event
+                Step::Progress | Step::Resolved => self.no_events = false,
             }
         }
         yield_now(cx)
