@@ -27,6 +27,12 @@ impl LazyNow {
     pub(crate) fn get(&mut self) -> Instant {
         *self.value.get_or_insert_with(|| self.clock.now())
     }
+
+    /// The time, if it was read.
+    #[cfg(any(feature = "smol", feature = "tokio"))]
+    pub(crate) fn read(&self) -> Option<Instant> {
+        self.value
+    }
 }
 
 /// Which runtime clock a [`Clock`] reads.

@@ -94,6 +94,8 @@ pub struct Driver<M, T, Tm> {
     readable: ReadReadiness,
     /// The waker last registered with the connection, to skip registering it again.
     registered: Option<std::task::Waker>,
+    /// The time the last round gave the machine, if it read the clock.
+    round_now: Option<Instant>,
     /// This driver claimed the connection (see `State::attach`).
     attached: bool,
     /// The future has resolved (or was refused): dropping it records nothing.
@@ -120,6 +122,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             read_buf: ReadBuffer::default(),
             readable: ReadReadiness::default(),
             registered: None,
+            round_now: None,
             attached: false,
             done: false,
         }
@@ -128,6 +131,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
     /// One pass over every source of work. Returns an error for a transport failure.
     fn round(&mut self, cx: &mut Context<'_>) -> io::Result<Round> {
         let clock = self.conn.clock();
+        self.round_now = None;
 
         if !self
             .registered
@@ -193,6 +197,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             if touched {
                 state.wake_events();
             }
+            self.round_now = now.read();
             flags
         };
 
@@ -258,6 +263,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                 state.relay_take_commands(&mut now);
                 state.relay_publish();
                 state.wake_events();
+                self.round_now = now.read();
             }
         }
 
@@ -372,6 +378,9 @@ pub(crate) enum Step {
 pub(crate) trait Inline: Send {
     /// Runs one round (claiming the connection on the first).
     fn step(&mut self, cx: &mut Context<'_>) -> Step;
+    /// The time the last step gave the machine, if it read the clock: the latest time the
+    /// machine has seen from the driver.
+    fn step_now(&self) -> Option<Instant>;
     /// Bytes the driver took from the machine and has not written yet, plus one while
     /// written bytes wait for a flush.
     fn unwritten(&self) -> usize;
@@ -390,6 +399,10 @@ where
             Ok(_) => Step::Progress,
             Err(_) => Step::Resolved,
         }
+    }
+
+    fn step_now(&self) -> Option<Instant> {
+        self.round_now
     }
 
     fn unwritten(&self) -> usize {

@@ -8,8 +8,8 @@ use std::task::{Context, Poll, Waker};
 use futures_core::Stream;
 use futures_sink::Sink;
 
-use wirestate_core::Machine;
 use wirestate_core::ws::{CloseCode, Command, Event, Message};
+use wirestate_core::{Instant, Machine};
 
 use super::handshake::Policy;
 use super::reception::{Piece, Reception};
@@ -50,6 +50,11 @@ pub struct InlineWebSocket {
     /// The last look found no event, and no command was applied since: only a driver
     /// round can make one, so the next look waits until after a round.
     no_events: bool,
+    /// The latest time the machine was given since this task last found nothing to do:
+    /// sends reuse it instead of reading the clock (a pipelined batch would read it once
+    /// per message). A send starts no timer, so a time a few microseconds old costs
+    /// nothing; it never goes back, as every newer reading replaces it.
+    wake_now: Option<Instant>,
     reception: Reception,
     send_high_water: usize,
 }
@@ -78,6 +83,7 @@ impl InlineWebSocket {
             driver,
             driver_done: false,
             no_events: false,
+            wake_now: None,
             reception: Reception::new(None),
             send_high_water,
         };
@@ -226,7 +232,10 @@ impl InlineWebSocket {
         if self.driver_done {
             return Err(Error::AlreadyClosed);
         }
-        let now = self.conn.now();
+        let now = match (&command, self.wake_now) {
+            (Command::Send(_), Some(now)) => now,
+            _ => *self.wake_now.insert(self.conn.now()),
+        };
         self.no_events = false; // a command may make one (a close, an error)
         let mut state = self.conn.lock();
         let machine = &mut state.machine;
@@ -304,6 +313,10 @@ impl InlineWebSocket {
         }
         let step = self.driver.step(cx);
         self.driver_done = step == Step::Resolved;
+        match step {
+            Step::Idle => self.wake_now = None, // the task is about to wait: time will pass
+            _ => self.wake_now = self.driver.step_now().or(self.wake_now),
+        }
         step
     }
 
