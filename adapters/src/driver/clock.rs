@@ -29,7 +29,6 @@ impl LazyNow {
     }
 
     /// The time, if it was read.
-    #[cfg(any(feature = "smol", feature = "tokio"))]
     pub(crate) fn read(&self) -> Option<Instant> {
         self.value
     }
