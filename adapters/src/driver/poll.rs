@@ -128,8 +128,9 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         }
     }
 
-    /// One pass over every source of work. Returns an error for a transport failure.
-    fn round(&mut self, cx: &mut Context<'_>) -> io::Result<Round> {
+    /// One pass over every source of work (the transport's read side only if `read`).
+    /// Returns an error for a transport failure.
+    fn round(&mut self, cx: &mut Context<'_>, read: bool) -> io::Result<Round> {
         let clock = self.conn.clock();
         self.round_now = None;
 
@@ -247,7 +248,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             return Ok(Round::Finished);
         }
 
-        if wants_read && (tracked || self.readable.take()) {
+        if read && wants_read && (tracked || self.readable.take()) {
             let read = self.io.poll_read(&mut io_cx, self.read_buf.space());
             if read.is_ready() && !tracked {
                 self.readable.read_completed();
@@ -313,7 +314,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
     /// Claims the connection on the first call, then runs one round: `Ok` with what it
     /// found while the driver runs, `Err` with the outcome once it has resolved (now or
     /// before).
-    fn step(&mut self, cx: &mut Context<'_>) -> Result<Round, io::Result<()>> {
+    fn step(&mut self, cx: &mut Context<'_>, read: bool) -> Result<Round, io::Result<()>> {
         if !self.attached && !self.done {
             if let Err(error) = self.conn.lock().attach() {
                 self.done = true; // refused: the running driver's outcome stays as it is
@@ -327,7 +328,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                 false => Err(io::Error::other("this driver was refused the connection")),
             });
         }
-        match self.round(cx) {
+        match self.round(cx, read) {
             Ok(Round::Finished) => {
                 self.stop(Ok(()));
                 Err(Ok(()))
@@ -347,7 +348,7 @@ impl<M: Machine, T: Transport + Unpin, Tm: Timer + Unpin> Future for Driver<M, T
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         for _ in 0..ROUNDS_PER_POLL {
-            match this.step(cx) {
+            match this.step(cx, true) {
                 Ok(Round::Idle) => return Poll::Pending,
                 Ok(_) => {}
                 Err(outcome) => return Poll::Ready(outcome),
@@ -376,8 +377,10 @@ pub(crate) enum Step {
 /// as a round gave it what it waits for, instead of going round once more to find nothing.
 #[cfg(any(feature = "smol", feature = "tokio"))]
 pub(crate) trait Inline: Send {
-    /// Runs one round (claiming the connection on the first).
-    fn step(&mut self, cx: &mut Context<'_>) -> Step;
+    /// Runs one round (claiming the connection on the first). Without `read`, the round
+    /// leaves the transport's read side alone: a caller that only wants its sends written
+    /// saves a read that would find nothing (and, on tokio, a waker registration).
+    fn step(&mut self, cx: &mut Context<'_>, read: bool) -> Step;
     /// The time the last step gave the machine, if it read the clock: the latest time the
     /// machine has seen from the driver.
     fn step_now(&self) -> Option<Instant>;
@@ -393,8 +396,8 @@ where
     T: Transport + Send,
     Tm: Timer + Send,
 {
-    fn step(&mut self, cx: &mut Context<'_>) -> Step {
-        match Driver::step(self, cx) {
+    fn step(&mut self, cx: &mut Context<'_>, read: bool) -> Step {
+        match Driver::step(self, cx, read) {
             Ok(Round::Idle) => Step::Idle,
             Ok(_) => Step::Progress,
             Err(_) => Step::Resolved,

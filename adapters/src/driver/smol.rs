@@ -38,6 +38,15 @@ pub async fn run_tcp<M: Machine>(
     Driver::new(conn, AsyncTcp::new(stream), SmolTimer(Timer::never())).await
 }
 
+/// [`run`]'s driver for the application's own task to poll (an inline WebSocket).
+pub(crate) fn inline<M, T>(conn: Connection<M>, io: T) -> Box<dyn poll::Inline>
+where
+    M: Machine + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    Box::new(Driver::new(conn, FuturesIo(io), SmolTimer(Timer::never())))
+}
+
 /// [`run_tcp`]'s driver for the application's own task to poll (an inline WebSocket).
 pub(crate) fn inline_tcp<M>(
     conn: Connection<M>,

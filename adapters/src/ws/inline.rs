@@ -1,5 +1,6 @@
 //! [`InlineWebSocket`]: a WebSocket whose driver runs inside the task that uses it.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -47,6 +48,10 @@ pub struct InlineWebSocket {
     driver: BoxedDriver,
     /// The driver resolved: nothing more is read or written.
     driver_done: bool,
+    /// Events taken from the machine, oldest first: all it had at once, under one lock,
+    /// rather than one lock per message of a pipelined batch. Taken only once the last
+    /// ones were consumed, so it holds at most what the machine held.
+    events: VecDeque<Event>,
     /// The last look found no event, and no command was applied since: only a driver
     /// round can make one, so the next look waits until after a round.
     no_events: bool,
@@ -82,6 +87,7 @@ impl InlineWebSocket {
             conn,
             driver,
             driver_done: false,
+            events: VecDeque::new(),
             no_events: false,
             wake_now: None,
             reception: Reception::new(None),
@@ -240,7 +246,7 @@ impl InlineWebSocket {
         let mut state = self.conn.lock();
         let machine = &mut state.machine;
         machine.command(now, command).map_err(Error::from_usage)?;
-        Ok(machine.has_events())
+        Ok(!self.events.is_empty() || machine.has_events())
     }
 
     /// The next event, driving the connection while there is none: `Ready(None)` once the
@@ -248,8 +254,15 @@ impl InlineWebSocket {
     /// application coming back for more, as the machine expects.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         for _ in 0..ROUNDS_PER_POLL {
+            if let Some(event) = self.events.pop_front() {
+                return Poll::Ready(Some(event));
+            }
             if !self.no_events {
-                if let Some(event) = self.conn.lock().machine.poll_event() {
+                let mut state = self.conn.lock();
+                self.events
+                    .extend(std::iter::from_fn(|| state.machine.poll_event()));
+                drop(state);
+                if let Some(event) = self.events.pop_front() {
                     return Poll::Ready(Some(event));
                 }
                 self.no_events = true;
@@ -257,7 +270,7 @@ impl InlineWebSocket {
             if self.driver_done {
                 return Poll::Ready(None);
             }
-            match self.step(cx) {
+            match self.step(cx, true) {
                 Step::Idle => return Poll::Pending, // an idle round left no event
                 Step::Progress | Step::Resolved => self.no_events = false,
             }
@@ -268,8 +281,10 @@ impl InlineWebSocket {
     /// Writes what was queued as far as the transport takes it now, then waits while more
     /// than the high-water mark is unwritten.
     fn poll_sent(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        // Write what the transport takes now, without reading: what arrives is the next
+        // `recv`'s to read (or the wait's below), and a read now would mostly find nothing.
         for _ in 0..ROUNDS_PER_POLL {
-            if self.step(cx) != Step::Progress {
+            if self.step(cx, false) != Step::Progress {
                 break;
             }
             if let Some(outcome) = self.written(0) {
@@ -286,7 +301,7 @@ impl InlineWebSocket {
             if let Some(outcome) = self.written(limit) {
                 return Poll::Ready(outcome);
             }
-            if self.step(cx) == Step::Idle {
+            if self.step(cx, true) == Step::Idle {
                 return Poll::Pending;
             }
         }
@@ -306,12 +321,12 @@ impl InlineWebSocket {
         (machine_buffered + self.driver.unwritten() <= limit).then_some(Ok(()))
     }
 
-    /// Runs one driver round, unless the driver has resolved.
-    fn step(&mut self, cx: &mut Context<'_>) -> Step {
+    /// Runs one driver round (reading only if `read`), unless the driver has resolved.
+    fn step(&mut self, cx: &mut Context<'_>, read: bool) -> Step {
         if self.driver_done {
             return Step::Resolved;
         }
-        let step = self.driver.step(cx);
+        let step = self.driver.step(cx, read);
         self.driver_done = step == Step::Resolved;
         match step {
             Step::Idle => self.wake_now = None, // the task is about to wait: time will pass
@@ -323,7 +338,7 @@ impl InlineWebSocket {
     /// Drives the connection until the driver has resolved.
     fn poll_driver_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         for _ in 0..ROUNDS_PER_POLL {
-            match self.step(cx) {
+            match self.step(cx, true) {
                 Step::Resolved => return Poll::Ready(()),
                 Step::Idle => return Poll::Pending,
                 Step::Progress => {}
@@ -390,7 +405,7 @@ impl Drop for InlineWebSocket {
         });
         let mut cx = Context::from_waker(Waker::noop());
         for _ in 0..ROUNDS_PER_POLL {
-            if self.step(&mut cx) != Step::Progress {
+            if self.step(&mut cx, true) != Step::Progress {
                 break;
             }
         }

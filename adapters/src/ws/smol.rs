@@ -1,5 +1,6 @@
 //! WebSocket on smol: `connect` and `accept`, the driver spawned on smol's global executor.
 
+use futures_io::{AsyncRead, AsyncWrite};
 use smol::net::TcpStream;
 
 use super::handshake::{self, Policy, accept_all};
@@ -71,6 +72,37 @@ pub async fn accept_inline(
     InlineWebSocket::open(conn, driver, options.send_high_water, policy).await
 }
 
+/// Accepts like [`accept_with`] on any futures-io byte stream the caller set up: a Unix
+/// socket, a stream under another crate's TLS, an in-memory pipe. The driver is spawned on
+/// smol's executor.
+pub async fn accept_on<S>(
+    stream: S,
+    options: &ServerOptions,
+    policy: impl Policy,
+) -> Result<WebSocket, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = server_connection(options)?;
+    smol::spawn(driver::smol::run(conn.clone(), stream)).detach();
+    handshake::open(conn, options.send_high_water, policy).await
+}
+
+/// Accepts like [`accept_inline`] on any futures-io byte stream the caller set up (see
+/// [`accept_on`]).
+pub async fn accept_inline_on<S>(
+    stream: S,
+    options: &ServerOptions,
+    policy: impl Policy,
+) -> Result<InlineWebSocket, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = server_connection(options)?;
+    let driver = driver::smol::inline(conn.clone(), stream);
+    InlineWebSocket::open(conn, driver, options.send_high_water, policy).await
+}
+
 /// A client connection for `url` and its TCP stream (no delay; TLS for `wss://` is in the
 /// connection), ready for a driver.
 async fn dial(url: &str, options: &ClientOptions) -> Result<(WsConnection, TcpStream), Error> {
@@ -84,6 +116,11 @@ async fn dial(url: &str, options: &ClientOptions) -> Result<(WsConnection, TcpSt
 /// A server connection for an accepted `stream`, which gets no delay, ready for a driver.
 fn answer(stream: &TcpStream, options: &ServerOptions) -> Result<WsConnection, Error> {
     stream.set_nodelay(true)?;
+    server_connection(options)
+}
+
+/// A server connection, on the std clock, ready for a driver.
+fn server_connection(options: &ServerOptions) -> Result<WsConnection, Error> {
     Ok(Connection::new(handshake::server_machine(
         options,
         crate::os_rng(),
