@@ -1,5 +1,6 @@
 //! The async driver, written once over two small traits a runtime implements.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -128,9 +129,15 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         }
     }
 
-    /// One pass over every source of work (the transport's read side only if `read`).
-    /// Returns an error for a transport failure.
-    fn round(&mut self, cx: &mut Context<'_>, read: bool) -> io::Result<Round> {
+    /// One pass over every source of work (the transport's read side only if `read`),
+    /// moving the machine's events into `events` if given. Returns an error for a transport
+    /// failure.
+    fn round(
+        &mut self,
+        cx: &mut Context<'_>,
+        read: bool,
+        mut events: Option<&mut VecDeque<M::Event>>,
+    ) -> io::Result<Round> {
         let clock = self.conn.clock();
         self.round_now = None;
 
@@ -173,6 +180,9 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             }
             // Commands queued through a relay go in before the transmits are taken.
             touched |= state.relay_take_commands(&mut now);
+            if let Some(events) = events.as_mut() {
+                take_events(&mut state.machine, events); // its room for input frees up first
+            }
             let machine = &mut state.machine;
             let was_sending = self.output.is_sending();
             let mut sending = self.output.next_outgoing(machine);
@@ -261,6 +271,9 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                     0 => self.input.on_eof(&mut state.machine, now.get()),
                     _ => self.input.feed(&mut state.machine, now.get(), bytes),
                 }
+                if let Some(events) = events {
+                    take_events(&mut state.machine, events);
+                }
                 state.relay_take_commands(&mut now);
                 state.relay_publish();
                 state.wake_events();
@@ -292,6 +305,11 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
     }
 }
 
+/// Moves every event the machine has into `events`.
+fn take_events<M: Machine>(machine: &mut M, events: &mut VecDeque<M::Event>) {
+    events.extend(std::iter::from_fn(|| machine.poll_event()));
+}
+
 /// A transport call's value once it completed, `None` while it is pending. Completing and
 /// being interrupted both count as progress (an interrupted call is simply made again);
 /// any other error ends the driver.
@@ -314,7 +332,12 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
     /// Claims the connection on the first call, then runs one round: `Ok` with what it
     /// found while the driver runs, `Err` with the outcome once it has resolved (now or
     /// before).
-    fn step(&mut self, cx: &mut Context<'_>, read: bool) -> Result<Round, io::Result<()>> {
+    fn step(
+        &mut self,
+        cx: &mut Context<'_>,
+        read: bool,
+        events: Option<&mut VecDeque<M::Event>>,
+    ) -> Result<Round, io::Result<()>> {
         if !self.attached && !self.done {
             if let Err(error) = self.conn.lock().attach() {
                 self.done = true; // refused: the running driver's outcome stays as it is
@@ -328,7 +351,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                 false => Err(io::Error::other("this driver was refused the connection")),
             });
         }
-        match self.round(cx, read) {
+        match self.round(cx, read, events) {
             Ok(Round::Finished) => {
                 self.stop(Ok(()));
                 Err(Ok(()))
@@ -348,7 +371,7 @@ impl<M: Machine, T: Transport + Unpin, Tm: Timer + Unpin> Future for Driver<M, T
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         for _ in 0..ROUNDS_PER_POLL {
-            match this.step(cx, true) {
+            match this.step(cx, true, None) {
                 Ok(Round::Idle) => return Poll::Pending,
                 Ok(_) => {}
                 Err(outcome) => return Poll::Ready(outcome),
@@ -373,14 +396,18 @@ pub(crate) enum Step {
 }
 
 /// A driver that the application's own task polls one round at a time, type-erased (the
-/// inline WebSocket's). Stepping instead of polling the future lets the task stop as soon
-/// as a round gave it what it waits for, instead of going round once more to find nothing.
+/// inline WebSocket's), for a machine with events `E`. Stepping instead of polling the
+/// future lets the task stop as soon as a round gave it what it waits for, instead of going
+/// round once more to find nothing.
 #[cfg(any(feature = "smol", feature = "tokio"))]
-pub(crate) trait Inline: Send {
+pub(crate) trait Inline<E>: Send {
     /// Runs one round (claiming the connection on the first). Without `read`, the round
     /// leaves the transport's read side alone: a caller that only wants its sends written
-    /// saves a read that would find nothing (and, on tokio, a waker registration).
-    fn step(&mut self, cx: &mut Context<'_>, read: bool) -> Step;
+    /// saves a read that would find nothing (and, on tokio, a waker registration). With
+    /// `events`, the round moves the machine's events there under the lock it takes anyway
+    /// (pass it only when the caller is out of events: taking them all tells the machine
+    /// the application came back for more).
+    fn step(&mut self, cx: &mut Context<'_>, read: bool, events: Option<&mut VecDeque<E>>) -> Step;
     /// The time the last step gave the machine, if it read the clock: the latest time the
     /// machine has seen from the driver.
     fn step_now(&self) -> Option<Instant>;
@@ -390,14 +417,19 @@ pub(crate) trait Inline: Send {
 }
 
 #[cfg(any(feature = "smol", feature = "tokio"))]
-impl<M, T, Tm> Inline for Driver<M, T, Tm>
+impl<M, T, Tm> Inline<M::Event> for Driver<M, T, Tm>
 where
     M: Machine + Send,
     T: Transport + Send,
     Tm: Timer + Send,
 {
-    fn step(&mut self, cx: &mut Context<'_>, read: bool) -> Step {
-        match Driver::step(self, cx, read) {
+    fn step(
+        &mut self,
+        cx: &mut Context<'_>,
+        read: bool,
+        events: Option<&mut VecDeque<M::Event>>,
+    ) -> Step {
+        match Driver::step(self, cx, read, events) {
             Ok(Round::Idle) => Step::Idle,
             Ok(_) => Step::Progress,
             Err(_) => Step::Resolved,

@@ -18,7 +18,7 @@ use super::{Error, WsConnection};
 use crate::driver::{Inline, ROUNDS_PER_POLL, Step};
 
 /// The driver, boxed so that one socket type serves every runtime and transport.
-type BoxedDriver = Box<dyn Inline>;
+type BoxedDriver = Box<dyn Inline<Event>>;
 
 /// A WebSocket connection driven by the task that uses it, as tokio-tungstenite's and
 /// fastwebsockets' are: no spawned driver and no queues between tasks, so each message
@@ -48,13 +48,11 @@ pub struct InlineWebSocket {
     driver: BoxedDriver,
     /// The driver resolved: nothing more is read or written.
     driver_done: bool,
-    /// Events taken from the machine, oldest first: all it had at once, under one lock,
-    /// rather than one lock per message of a pipelined batch. Taken only once the last
-    /// ones were consumed, so it holds at most what the machine held.
+    /// Events taken from the machine, oldest first: all it had at once, by the driver's
+    /// round under the lock it takes anyway, rather than one lock per message. Taken only
+    /// once the last ones were consumed, so it holds at most what the machine held plus one
+    /// read's worth.
     events: VecDeque<Event>,
-    /// The last look found no event, and no command was applied since: only a driver
-    /// round can make one, so the next look waits until after a round.
-    no_events: bool,
     /// The latest time the machine was given since this task last found nothing to do:
     /// sends reuse it instead of reading the clock (a pipelined batch would read it once
     /// per message). A send starts no timer, so a time a few microseconds old costs
@@ -88,7 +86,6 @@ impl InlineWebSocket {
             driver,
             driver_done: false,
             events: VecDeque::new(),
-            no_events: false,
             wake_now: None,
             reception: Reception::new(None),
             send_high_water,
@@ -242,7 +239,6 @@ impl InlineWebSocket {
             (Command::Send(_), Some(now)) => now,
             _ => *self.wake_now.insert(self.conn.now()),
         };
-        self.no_events = false; // a command may make one (a close, an error)
         let mut state = self.conn.lock();
         let machine = &mut state.machine;
         machine.command(now, command).map_err(Error::from_usage)?;
@@ -257,22 +253,16 @@ impl InlineWebSocket {
             if let Some(event) = self.events.pop_front() {
                 return Poll::Ready(Some(event));
             }
-            if !self.no_events {
-                let mut state = self.conn.lock();
-                self.events
-                    .extend(std::iter::from_fn(|| state.machine.poll_event()));
-                drop(state);
-                if let Some(event) = self.events.pop_front() {
-                    return Poll::Ready(Some(event));
-                }
-                self.no_events = true;
-            }
             if self.driver_done {
-                return Poll::Ready(None);
+                // What the machine still holds is all there is.
+                return Poll::Ready(self.conn.lock().machine.poll_event());
             }
-            match self.step(cx, true) {
-                Step::Idle => return Poll::Pending, // an idle round left no event
-                Step::Progress | Step::Resolved => self.no_events = false,
+            // The round takes the machine's events under the lock it takes anyway.
+            let mut events = std::mem::take(&mut self.events);
+            let step = self.step(cx, true, Some(&mut events));
+            self.events = events;
+            if step == Step::Idle && self.events.is_empty() {
+                return Poll::Pending;
             }
         }
         yield_now(cx)
@@ -284,7 +274,7 @@ impl InlineWebSocket {
         // Write what the transport takes now, without reading: what arrives is the next
         // `recv`'s to read (or the wait's below), and a read now would mostly find nothing.
         for _ in 0..ROUNDS_PER_POLL {
-            if self.step(cx, false) != Step::Progress {
+            if self.step(cx, false, None) != Step::Progress {
                 break;
             }
             if let Some(outcome) = self.written(0) {
@@ -301,7 +291,7 @@ impl InlineWebSocket {
             if let Some(outcome) = self.written(limit) {
                 return Poll::Ready(outcome);
             }
-            if self.step(cx, true) == Step::Idle {
+            if self.step(cx, true, None) == Step::Idle {
                 return Poll::Pending;
             }
         }
@@ -321,12 +311,18 @@ impl InlineWebSocket {
         (machine_buffered + self.driver.unwritten() <= limit).then_some(Ok(()))
     }
 
-    /// Runs one driver round (reading only if `read`), unless the driver has resolved.
-    fn step(&mut self, cx: &mut Context<'_>, read: bool) -> Step {
+    /// Runs one driver round (reading only if `read`, taking the machine's events into
+    /// `events` if given), unless the driver has resolved.
+    fn step(
+        &mut self,
+        cx: &mut Context<'_>,
+        read: bool,
+        events: Option<&mut VecDeque<Event>>,
+    ) -> Step {
         if self.driver_done {
             return Step::Resolved;
         }
-        let step = self.driver.step(cx, read);
+        let step = self.driver.step(cx, read, events);
         self.driver_done = step == Step::Resolved;
         match step {
             Step::Idle => self.wake_now = None, // the task is about to wait: time will pass
@@ -338,7 +334,7 @@ impl InlineWebSocket {
     /// Drives the connection until the driver has resolved.
     fn poll_driver_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         for _ in 0..ROUNDS_PER_POLL {
-            match self.step(cx, true) {
+            match self.step(cx, true, None) {
                 Step::Resolved => return Poll::Ready(()),
                 Step::Idle => return Poll::Pending,
                 Step::Progress => {}
@@ -405,7 +401,7 @@ impl Drop for InlineWebSocket {
         });
         let mut cx = Context::from_waker(Waker::noop());
         for _ in 0..ROUNDS_PER_POLL {
-            if self.step(&mut cx, true) != Step::Progress {
+            if self.step(&mut cx, true, None) != Step::Progress {
                 break;
             }
         }
