@@ -97,6 +97,8 @@ pub struct Driver<M, T, Tm> {
     registered: Option<std::task::Waker>,
     /// The time the last round gave the machine, if it read the clock.
     round_now: Option<Instant>,
+    /// The last read filled the whole buffer: more input is likely waiting.
+    read_was_full: bool,
     /// This driver claimed the connection (see `State::attach`).
     attached: bool,
     /// The future has resolved (or was refused): dropping it records nothing.
@@ -124,6 +126,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             readable: ReadReadiness::default(),
             registered: None,
             round_now: None,
+            read_was_full: false,
             attached: false,
             done: false,
         }
@@ -259,10 +262,13 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         }
 
         if read && wants_read && (tracked || self.readable.take()) {
-            let read = self.io.poll_read(&mut io_cx, self.read_buf.space());
+            let space = self.read_buf.space();
+            let room = space.len();
+            let read = self.io.poll_read(&mut io_cx, space);
             if read.is_ready() && !tracked {
                 self.readable.read_completed();
             }
+            self.read_was_full = matches!(read, Poll::Ready(Ok(n)) if n == room);
             if let Some(n) = completed(read, &mut progress)? {
                 let bytes = self.read_buf.filled(n); // may resize: before the lock
                 let mut state = self.conn.lock();
@@ -411,6 +417,9 @@ pub(crate) trait Inline<E>: Send {
     /// The time the last step gave the machine, if it read the clock: the latest time the
     /// machine has seen from the driver.
     fn step_now(&self) -> Option<Instant>;
+    /// The last read filled the whole buffer, so more input is likely waiting in the
+    /// transport (a pipelining peer's batch larger than one read).
+    fn input_likely(&self) -> bool;
     /// Bytes the driver took from the machine and has not written yet, plus one while
     /// written bytes wait for a flush.
     fn unwritten(&self) -> usize;
@@ -438,6 +447,10 @@ where
 
     fn step_now(&self) -> Option<Instant> {
         self.round_now
+    }
+
+    fn input_likely(&self) -> bool {
+        self.read_was_full
     }
 
     fn unwritten(&self) -> usize {

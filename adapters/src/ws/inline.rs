@@ -17,6 +17,10 @@ use super::reception::{Piece, Reception};
 use super::{Error, WsConnection};
 use crate::driver::{Inline, ROUNDS_PER_POLL, Step};
 
+/// Reads a `recv` makes past the first while each fills the driver's buffer (at most
+/// 64 KiB each): a pipelined batch of up to half a megabyte is read before it is answered.
+const READ_AHEAD: usize = 8;
+
 /// The driver, boxed so that one socket type serves every runtime and transport.
 type BoxedDriver = Box<dyn Inline<Event>>;
 
@@ -259,7 +263,16 @@ impl InlineWebSocket {
             }
             // The round takes the machine's events under the lock it takes anyway.
             let mut events = std::mem::take(&mut self.events);
-            let step = self.step(cx, true, Some(&mut events));
+            let mut step = self.step(cx, true, Some(&mut events));
+            // A read that filled its buffer left more of a pipelining peer's batch in the
+            // transport: read that too (a bounded amount), so that the sends answering the
+            // whole batch wait for one write.
+            for _ in 0..READ_AHEAD {
+                if step != Step::Progress || !self.driver.input_likely() {
+                    break;
+                }
+                step = self.step(cx, true, Some(&mut events));
+            }
             self.events = events;
             if step == Step::Idle && self.events.is_empty() {
                 return Poll::Pending;
