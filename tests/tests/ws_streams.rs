@@ -1,8 +1,14 @@
 //! WebSocket servers on byte streams the caller set up (`accept_on`, `accept_inline_on`):
 //! an in-memory tokio duplex and a Unix socket pair on smol, each against an independent
-//! client (tungstenite) that echoes messages of every size and closes.
+//! client (tungstenite) that echoes messages of every size and closes; and a scripted peer
+//! that counts the writes an inline server needs to answer a pipelined batch.
 
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as TMessage;
@@ -107,4 +113,135 @@ fn smol_servers_run_on_a_unix_socket_pair() {
         });
         client.join().unwrap();
     }
+}
+
+/// A peer that sends an upgrade request and then one pipelined batch all at once, counts
+/// the server's writes, and ends the stream once every echo is in.
+struct BatchPeer {
+    input: Vec<u8>,
+    offset: usize,
+    /// Bytes of echoes expected after the upgrade response.
+    expected: usize,
+    response_done: bool,
+    echoed: usize,
+    echo_writes: Arc<AtomicUsize>,
+    waiting: Option<std::task::Waker>,
+}
+
+impl tokio::io::AsyncRead for BatchPeer {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.offset == this.input.len() {
+            if this.echoed < this.expected {
+                this.waiting = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            return Poll::Ready(Ok(())); // every echo is in: the end
+        }
+        let n = (this.input.len() - this.offset).min(buf.remaining());
+        buf.put_slice(&this.input[this.offset..this.offset + n]);
+        this.offset += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for BatchPeer {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if !this.response_done {
+            // The upgrade response comes in one write, before any echo.
+            assert!(
+                buf.starts_with(b"HTTP/1.1 101"),
+                "{:?}",
+                String::from_utf8_lossy(buf)
+            );
+            this.response_done = true;
+        } else {
+            this.echoed += buf.len();
+            this.echo_writes.fetch_add(1, Ordering::Relaxed);
+            if this.echoed >= this.expected {
+                if let Some(waker) = this.waiting.take() {
+                    waker.wake();
+                }
+            }
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    /// Takes every buffer in one call, as `writev` on a socket with room does.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let joined: Vec<u8> = bufs.iter().flat_map(|buf| buf.iter().copied()).collect();
+        self.poll_write(cx, &joined)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A pipelined batch larger than one read (16 × 16 KiB, where the driver reads at most
+/// 64 KiB at a time) is read whole before it is answered, so the 16 echoes leave in one
+/// write, not one per read.
+#[tokio::test]
+async fn an_inline_server_answers_a_batch_larger_than_a_read_in_one_write() {
+    const MESSAGES: usize = 16;
+    const SIZE: usize = 16 * 1024;
+    let mut input = b"GET / HTTP/1.1\r\nHost: batch\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    for i in 0..MESSAGES {
+        // A masked binary frame with a 16-bit length; the mask is zero, so the payload is
+        // plain.
+        input.extend_from_slice(&[0x82, 0x80 | 126, (SIZE >> 8) as u8, SIZE as u8, 0, 0, 0, 0]);
+        input.extend(pattern(SIZE, i as u64));
+    }
+    let echo_writes = Arc::new(AtomicUsize::new(0));
+    let peer = BatchPeer {
+        input,
+        offset: 0,
+        expected: MESSAGES * (4 + SIZE),
+        response_done: false,
+        echoed: 0,
+        echo_writes: echo_writes.clone(),
+        waiting: None,
+    };
+    bounded("batch echo", async {
+        let options = ServerOptions::default();
+        let mut socket = ws::tokio::accept_inline_on(peer, &options, accept_all)
+            .await
+            .unwrap();
+        let mut echoed = 0;
+        while let Ok(Some(message)) = socket.recv().await {
+            socket.send(message).await.unwrap();
+            echoed += 1;
+        }
+        assert_eq!(echoed, MESSAGES);
+    })
+    .await;
+    assert_eq!(
+        echo_writes.load(Ordering::Relaxed),
+        1,
+        "writes for {MESSAGES} echoes"
+    );
 }
