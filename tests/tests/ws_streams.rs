@@ -167,10 +167,10 @@ impl tokio::io::AsyncWrite for BatchPeer {
         } else {
             this.echoed += buf.len();
             this.echo_writes.fetch_add(1, Ordering::Relaxed);
-            if this.echoed >= this.expected {
-                if let Some(waker) = this.waiting.take() {
-                    waker.wake();
-                }
+            if this.echoed >= this.expected
+                && let Some(waker) = this.waiting.take()
+            {
+                waker.wake();
             }
         }
         Poll::Ready(Ok(buf.len()))
