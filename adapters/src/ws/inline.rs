@@ -54,8 +54,8 @@ pub struct InlineWebSocket {
     driver_done: bool,
     /// Events taken from the machine, oldest first: all it had at once, by the driver's
     /// round under the lock it takes anyway, rather than one lock per message. Taken only
-    /// once the last ones were consumed, so it holds at most what the machine held plus one
-    /// read's worth.
+    /// once the last ones were consumed, so it holds at most what the machine held plus
+    /// what one `recv`'s reads brought (see [`READ_AHEAD`]).
     events: VecDeque<Event>,
     /// The latest time the machine was given since this task last found nothing to do:
     /// sends reuse it instead of reading the clock (a pipelined batch would read it once
