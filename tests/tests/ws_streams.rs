@@ -245,3 +245,86 @@ async fn an_inline_server_answers_a_batch_larger_than_a_read_in_one_write() {
         "writes for {MESSAGES} echoes"
     );
 }
+
+/// A peer that sends `input` (an upgrade request and frames), then ends the stream, and
+/// keeps everything the server writes.
+struct RecordingPeer {
+    input: Vec<u8>,
+    offset: usize,
+    written: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl tokio::io::AsyncRead for RecordingPeer {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let n = (this.input.len() - this.offset).min(buf.remaining());
+        buf.put_slice(&this.input[this.offset..this.offset + n]);
+        this.offset += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for RecordingPeer {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.written.lock().unwrap().extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A message and then, in the same read, a frame that breaks the protocol (a reserved bit
+/// set): an inline server echoes the message before it closes with 1002, as Autobahn's
+/// strict cases (3.2, 4.1.3, 5.15, …) require. Taking the machine's events in bulk must not
+/// tell it the application has answered before it has.
+#[tokio::test]
+async fn an_inline_server_echoes_a_message_before_failing_on_the_frame_after_it() {
+    let mut input = b"GET / HTTP/1.1\r\nHost: fault\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    input.extend_from_slice(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']); // "hi", zero mask
+    input.extend_from_slice(&[0xc1, 0x80, 0, 0, 0, 0]); // RSV1 without an extension
+    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let peer = RecordingPeer {
+        input,
+        offset: 0,
+        written: written.clone(),
+    };
+    bounded("fault after a message", async {
+        let options = ServerOptions::default();
+        let mut socket = ws::tokio::accept_inline_on(peer, &options, accept_all)
+            .await
+            .unwrap();
+        while let Ok(Some(message)) = socket.recv().await {
+            let _ = socket.send(message).await;
+        }
+    })
+    .await;
+    let written = written.lock().unwrap();
+    let frames = &written[written.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+    assert_eq!(
+        &frames[..4],
+        &[0x81, 0x02, b'h', b'i'],
+        "the echo first: {frames:x?}"
+    );
+    assert_eq!(
+        &frames[4..8],
+        &[0x88, 0x02, 0x03, 0xea],
+        "then the 1002 close: {frames:x?}"
+    );
+}

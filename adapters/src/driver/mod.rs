@@ -87,7 +87,7 @@ pub(crate) use handle::lock_count as handle_lock_count;
 pub use handle::{Connection, TimedOut};
 pub use poll::{Driver, Timer, Transport};
 #[cfg(any(feature = "smol", feature = "tokio"))]
-pub(crate) use poll::{Inline, ROUNDS_PER_POLL, Step};
+pub(crate) use poll::{Inline, ROUNDS_PER_POLL, Step, TakeEvents};
 // The relays live in the protocol adapters, which need a runtime.
 #[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub(crate) use relay::Relay;

@@ -1,6 +1,5 @@
 //! The async driver, written once over two small traits a runtime implements.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -133,13 +132,13 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
     }
 
     /// One pass over every source of work (the transport's read side only if `read`),
-    /// moving the machine's events into `events` if given. Returns an error for a transport
-    /// failure.
+    /// letting `take` take the machine's events, if given, before the transmits and after
+    /// input. Returns an error for a transport failure.
     fn round(
         &mut self,
         cx: &mut Context<'_>,
         read: bool,
-        mut events: Option<&mut VecDeque<M::Event>>,
+        mut take: Option<TakeEvents<'_, M>>,
     ) -> io::Result<Round> {
         let clock = self.conn.clock();
         self.round_now = None;
@@ -183,8 +182,8 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
             }
             // Commands queued through a relay go in before the transmits are taken.
             touched |= state.relay_take_commands(&mut now);
-            if let Some(events) = events.as_mut() {
-                take_events(&mut state.machine, events); // its room for input frees up first
+            if let Some(take) = take.as_mut() {
+                take(&mut state.machine); // its room for input frees up first
             }
             let machine = &mut state.machine;
             let was_sending = self.output.is_sending();
@@ -277,8 +276,8 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                     0 => self.input.on_eof(&mut state.machine, now.get()),
                     _ => self.input.feed(&mut state.machine, now.get(), bytes),
                 }
-                if let Some(events) = events {
-                    take_events(&mut state.machine, events);
+                if let Some(take) = take {
+                    take(&mut state.machine);
                 }
                 state.relay_take_commands(&mut now);
                 state.relay_publish();
@@ -311,10 +310,8 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
     }
 }
 
-/// Moves every event the machine has into `events`.
-fn take_events<M: Machine>(machine: &mut M, events: &mut VecDeque<M::Event>) {
-    events.extend(std::iter::from_fn(|| machine.poll_event()));
-}
+/// What an inline caller runs on the machine, under the round's lock, to take its events.
+pub(crate) type TakeEvents<'a, M> = &'a mut dyn FnMut(&mut M);
 
 /// A transport call's value once it completed, `None` while it is pending. Completing and
 /// being interrupted both count as progress (an interrupted call is simply made again);
@@ -342,7 +339,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         &mut self,
         cx: &mut Context<'_>,
         read: bool,
-        events: Option<&mut VecDeque<M::Event>>,
+        take: Option<TakeEvents<'_, M>>,
     ) -> Result<Round, io::Result<()>> {
         if !self.attached && !self.done {
             if let Err(error) = self.conn.lock().attach() {
@@ -357,7 +354,7 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
                 false => Err(io::Error::other("this driver was refused the connection")),
             });
         }
-        match self.round(cx, read, events) {
+        match self.round(cx, read, take) {
             Ok(Round::Finished) => {
                 self.stop(Ok(()));
                 Err(Ok(()))
@@ -402,18 +399,17 @@ pub(crate) enum Step {
 }
 
 /// A driver that the application's own task polls one round at a time, type-erased (the
-/// inline WebSocket's), for a machine with events `E`. Stepping instead of polling the
-/// future lets the task stop as soon as a round gave it what it waits for, instead of going
-/// round once more to find nothing.
+/// inline WebSocket's), for a machine `M`. Stepping instead of polling the future lets the
+/// task stop as soon as a round gave it what it waits for, instead of going round once more
+/// to find nothing.
 #[cfg(any(feature = "smol", feature = "tokio"))]
-pub(crate) trait Inline<E>: Send {
+pub(crate) trait Inline<M>: Send {
     /// Runs one round (claiming the connection on the first). Without `read`, the round
     /// leaves the transport's read side alone: a caller that only wants its sends written
     /// saves a read that would find nothing (and, on tokio, a waker registration). With
-    /// `events`, the round moves the machine's events there under the lock it takes anyway
-    /// (pass it only when the caller is out of events: taking them all tells the machine
-    /// the application came back for more).
-    fn step(&mut self, cx: &mut Context<'_>, read: bool, events: Option<&mut VecDeque<E>>) -> Step;
+    /// `take`, the round lets the caller take the machine's events under the lock it takes
+    /// anyway.
+    fn step(&mut self, cx: &mut Context<'_>, read: bool, take: Option<TakeEvents<'_, M>>) -> Step;
     /// The time the last step gave the machine, if it read the clock: the latest time the
     /// machine has seen from the driver.
     fn step_now(&self) -> Option<Instant>;
@@ -426,19 +422,14 @@ pub(crate) trait Inline<E>: Send {
 }
 
 #[cfg(any(feature = "smol", feature = "tokio"))]
-impl<M, T, Tm> Inline<M::Event> for Driver<M, T, Tm>
+impl<M, T, Tm> Inline<M> for Driver<M, T, Tm>
 where
     M: Machine + Send,
     T: Transport + Send,
     Tm: Timer + Send,
 {
-    fn step(
-        &mut self,
-        cx: &mut Context<'_>,
-        read: bool,
-        events: Option<&mut VecDeque<M::Event>>,
-    ) -> Step {
-        match Driver::step(self, cx, read, events) {
+    fn step(&mut self, cx: &mut Context<'_>, read: bool, take: Option<TakeEvents<'_, M>>) -> Step {
+        match Driver::step(self, cx, read, take) {
             Ok(Round::Idle) => Step::Idle,
             Ok(_) => Step::Progress,
             Err(_) => Step::Resolved,

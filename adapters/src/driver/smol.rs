@@ -39,7 +39,7 @@ pub async fn run_tcp<M: Machine>(
 }
 
 /// [`run`]'s driver for the application's own task to poll (an inline WebSocket).
-pub(crate) fn inline<M, T>(conn: Connection<M>, io: T) -> Box<dyn poll::Inline<M::Event>>
+pub(crate) fn inline<M, T>(conn: Connection<M>, io: T) -> Box<dyn poll::Inline<M>>
 where
     M: Machine + Send + 'static,
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -51,7 +51,7 @@ where
 pub(crate) fn inline_tcp<M>(
     conn: Connection<M>,
     stream: smol::net::TcpStream,
-) -> Box<dyn poll::Inline<M::Event>>
+) -> Box<dyn poll::Inline<M>>
 where
     M: Machine + Send + 'static,
 {

@@ -36,7 +36,7 @@ where
 }
 
 /// The same driver for the application's own task to poll (an inline WebSocket).
-pub(crate) fn inline<M, T>(conn: Connection<M>, io: T) -> Box<dyn poll::Inline<M::Event>>
+pub(crate) fn inline<M, T>(conn: Connection<M>, io: T) -> Box<dyn poll::Inline<M>>
 where
     M: Machine + Send + 'static,
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,

@@ -15,14 +15,17 @@ use wirestate_core::{Instant, Machine};
 use super::handshake::Policy;
 use super::reception::{Piece, Reception};
 use super::{Error, WsConnection};
-use crate::driver::{Inline, ROUNDS_PER_POLL, Step};
+use crate::driver::{Inline, ROUNDS_PER_POLL, Step, TakeEvents};
 
 /// Reads a `recv` makes past the first while each fills the driver's buffer (at most
 /// 64 KiB each): a pipelined batch of up to half a megabyte is read before it is answered.
 const READ_AHEAD: usize = 8;
 
 /// The driver, boxed so that one socket type serves every runtime and transport.
-type BoxedDriver = Box<dyn Inline<Event>>;
+type BoxedDriver = Box<dyn Inline<WsMachine>>;
+
+/// The machine under a WebSocket connection.
+type WsMachine = crate::wire::Wire<wirestate_core::ws::Connection>;
 
 /// A WebSocket connection driven by the task that uses it, as tokio-tungstenite's and
 /// fastwebsockets' are: no spawned driver and no queues between tasks, so each message
@@ -263,7 +266,8 @@ impl InlineWebSocket {
             }
             // The round takes the machine's events under the lock it takes anyway.
             let mut events = std::mem::take(&mut self.events);
-            let mut step = self.step(cx, true, Some(&mut events));
+            let mut take = |machine: &mut WsMachine| take_events(machine, &mut events);
+            let mut step = self.step(cx, true, Some(&mut take));
             // A read that filled its buffer left more of a pipelining peer's batch in the
             // transport: read that too (a bounded amount), so that the sends answering the
             // whole batch wait for one write.
@@ -271,7 +275,7 @@ impl InlineWebSocket {
                 if step != Step::Progress || !self.driver.input_likely() {
                     break;
                 }
-                step = self.step(cx, true, Some(&mut events));
+                step = self.step(cx, true, Some(&mut take));
             }
             self.events = events;
             if step == Step::Idle && self.events.is_empty() {
@@ -324,18 +328,18 @@ impl InlineWebSocket {
         (machine_buffered + self.driver.unwritten() <= limit).then_some(Ok(()))
     }
 
-    /// Runs one driver round (reading only if `read`, taking the machine's events into
-    /// `events` if given), unless the driver has resolved.
+    /// Runs one driver round (reading only if `read`, letting `take` take the machine's
+    /// events), unless the driver has resolved.
     fn step(
         &mut self,
         cx: &mut Context<'_>,
         read: bool,
-        events: Option<&mut VecDeque<Event>>,
+        take: Option<TakeEvents<'_, WsMachine>>,
     ) -> Step {
         if self.driver_done {
             return Step::Resolved;
         }
-        let step = self.driver.step(cx, read, events);
+        let step = self.driver.step(cx, read, take);
         self.driver_done = step == Step::Resolved;
         match step {
             Step::Idle => self.wake_now = None, // the task is about to wait: time will pass
@@ -354,6 +358,20 @@ impl InlineWebSocket {
             }
         }
         yield_now(cx)
+    }
+}
+
+/// Moves the machine's events into `events`, under the round's lock. A look into the
+/// machine's empty queue tells it the application came back for more, which releases a
+/// close it held back until the application had answered what came before (a peer's fault
+/// after a message: the echo goes out first). So the machine is asked once while `events`
+/// is empty, as a `recv` would, and otherwise only for what it holds.
+fn take_events(machine: &mut WsMachine, events: &mut VecDeque<Event>) {
+    if events.is_empty() {
+        events.extend(machine.poll_event());
+    }
+    while machine.has_events() {
+        events.extend(machine.poll_event());
     }
 }
 
