@@ -30,9 +30,7 @@ const PAYLOAD: usize = 20;
 const CONNECTIONS: usize = 100;
 /// An unmasked server frame: two header bytes and the payload.
 const ECHO_FRAME: usize = 2 + PAYLOAD;
-const UPGRADE: &[u8] = b"GET / HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\n\
-    Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-    Sec-WebSocket-Version: 13\r\n\r\n";
+const UPGRADE: &[u8] = wirestate_tests::ws_peers::UPGRADE_REQUEST;
 
 /// A masked client frame with a 20-byte binary payload.
 fn client_frame(seq: u8) -> Vec<u8> {

@@ -35,15 +35,15 @@ pub fn answer_upgrade(stream: &mut TcpStream) {
     stream.write_all(response.as_bytes()).unwrap();
 }
 
-/// Upgrades `stream` as a client, by hand (the RFC 6455 §1.3 sample key), reading up to the
-/// end of the server's 101 response.
+/// A client's upgrade request, written by hand (the RFC 6455 §1.3 sample key).
+pub const UPGRADE_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
+    Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    Sec-WebSocket-Version: 13\r\n\r\n";
+
+/// Upgrades `stream` as a client with [`UPGRADE_REQUEST`], reading up to the end of the
+/// server's 101 response.
 pub fn upgrade_as_client(stream: &mut TcpStream) {
-    stream
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
+    stream.write_all(UPGRADE_REQUEST).unwrap();
     let mut head = Vec::new();
     let mut byte = [0u8];
     while !head.ends_with(b"\r\n\r\n") {

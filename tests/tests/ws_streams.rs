@@ -14,6 +14,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as TMessage;
 use wirestate::core::ws::CloseCode;
 use wirestate::ws::{self, ServerOptions, accept_all};
+use wirestate_tests::ws_peers::UPGRADE_REQUEST;
 use wirestate_tests::{LIMIT, pattern};
 
 /// Message `i`: text or binary, up to 100 KB (past the size a server sends uncopied).
@@ -206,10 +207,7 @@ impl tokio::io::AsyncWrite for BatchPeer {
 async fn an_inline_server_answers_a_batch_larger_than_a_read_in_one_write() {
     const MESSAGES: usize = 16;
     const SIZE: usize = 16 * 1024;
-    let mut input = b"GET / HTTP/1.1\r\nHost: batch\r\nUpgrade: websocket\r\n\
-        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-        Sec-WebSocket-Version: 13\r\n\r\n"
-        .to_vec();
+    let mut input = UPGRADE_REQUEST.to_vec();
     for i in 0..MESSAGES {
         // A masked binary frame with a 16-bit length; the mask is zero, so the payload is
         // plain.
@@ -293,10 +291,7 @@ impl tokio::io::AsyncWrite for RecordingPeer {
 /// tell it the application has answered before it has.
 #[tokio::test]
 async fn an_inline_server_echoes_a_message_before_failing_on_the_frame_after_it() {
-    let mut input = b"GET / HTTP/1.1\r\nHost: fault\r\nUpgrade: websocket\r\n\
-        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-        Sec-WebSocket-Version: 13\r\n\r\n"
-        .to_vec();
+    let mut input = UPGRADE_REQUEST.to_vec();
     input.extend_from_slice(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']); // "hi", zero mask
     input.extend_from_slice(&[0xc1, 0x80, 0, 0, 0, 0]); // RSV1 without an extension
     let written = Arc::new(std::sync::Mutex::new(Vec::new()));
