@@ -240,9 +240,7 @@ async fn sending_to_a_peer_that_does_not_read_meets_backpressure() {
             sent < 2000,
             "2000 × 64 KiB sent to a peer that reads nothing"
         );
-        let unsent = socket
-            .connection()
-            .with(|machine| machine.buffered_amount());
+        let unsent = socket.machine().buffered_amount();
         assert!(
             unsent <= 2 * 64 * 1024 + 64,
             "{unsent} bytes queued past the mark"

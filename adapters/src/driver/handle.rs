@@ -157,14 +157,14 @@ impl<M> State<M> {
 /// A transport error kept so that every caller of
 /// [`driver_result`](Connection::driver_result) gets an equal `io::Error`.
 #[derive(Debug, Clone)]
-struct DriverError {
+pub(crate) struct DriverError {
     kind: io::ErrorKind,
     os_code: Option<i32>,
     message: Arc<str>,
 }
 
 impl DriverError {
-    fn new(error: &io::Error) -> DriverError {
+    pub(crate) fn new(error: &io::Error) -> DriverError {
         DriverError {
             kind: error.kind(),
             os_code: error.raw_os_error(),
@@ -172,7 +172,7 @@ impl DriverError {
         }
     }
 
-    fn to_io(&self) -> io::Error {
+    pub(crate) fn to_io(&self) -> io::Error {
         match self.os_code {
             Some(code) => io::Error::from_raw_os_error(code),
             None => io::Error::new(self.kind, &*self.message),

@@ -62,6 +62,9 @@
 
 mod clock;
 mod handle;
+#[cfg(any(feature = "smol", feature = "tokio"))]
+mod inline;
+mod link;
 mod poll;
 mod pump;
 mod readiness;
@@ -85,9 +88,11 @@ pub(crate) use clock::LazyNow;
 #[cfg(test)]
 pub(crate) use handle::lock_count as handle_lock_count;
 pub use handle::{Connection, TimedOut};
-pub use poll::{Driver, Timer, Transport};
 #[cfg(any(feature = "smol", feature = "tokio"))]
-pub(crate) use poll::{Inline, ROUNDS_PER_POLL, Step, TakeEvents};
+pub(crate) use inline::{Inline, Step};
+#[cfg(any(feature = "smol", feature = "tokio"))]
+pub(crate) use poll::ROUNDS_PER_POLL;
+pub use poll::{Driver, Timer, Transport};
 // The relays live in the protocol adapters, which need a runtime.
 #[cfg(any(feature = "smol", feature = "tokio", feature = "blocking"))]
 pub(crate) use relay::Relay;

@@ -58,6 +58,12 @@ impl ReadBuffer {
         &self.buf[..n]
     }
 
+    /// The first `n` bytes of the buffer: after [`filled(n)`](ReadBuffer::filled), what
+    /// that read brought.
+    pub(crate) fn bytes(&self, n: usize) -> &[u8] {
+        &self.buf[..n]
+    }
+
     fn resize(&mut self, len: usize) {
         self.buf.resize(len, 0);
         self.buf.shrink_to_fit();

@@ -10,7 +10,9 @@ use async_io::{Async, Timer};
 use futures_io::{AsyncRead, AsyncWrite};
 use wirestate_core::Machine;
 
+use super::clock::Clock;
 use super::handle::Connection;
+use super::inline::{Inline, InlineDriver};
 use super::poll::{self, Driver};
 
 /// Runs `conn`'s machine over `io` until the machine is finished (`Ok`) or the transport
@@ -38,27 +40,26 @@ pub async fn run_tcp<M: Machine>(
     Driver::new(conn, AsyncTcp::new(stream), SmolTimer(Timer::never())).await
 }
 
-/// [`run`]'s driver for the application's own task to poll (an inline WebSocket).
-pub(crate) fn inline<M, T>(conn: Connection<M>, io: T) -> Box<dyn poll::Inline<M>>
+/// A driver over `io` for a machine the application's own task owns and steps (an inline
+/// WebSocket's), on the std clock.
+pub(crate) fn inline<M, T>(io: T) -> Box<dyn Inline<M>>
 where
-    M: Machine + Send + 'static,
+    M: Machine,
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    Box::new(Driver::new(conn, FuturesIo(io), SmolTimer(Timer::never())))
+    Box::new(InlineDriver::new(
+        FuturesIo(io),
+        SmolTimer(Timer::never()),
+        Clock::std(),
+    ))
 }
 
-/// [`run_tcp`]'s driver for the application's own task to poll (an inline WebSocket).
-pub(crate) fn inline_tcp<M>(
-    conn: Connection<M>,
-    stream: smol::net::TcpStream,
-) -> Box<dyn poll::Inline<M>>
-where
-    M: Machine + Send + 'static,
-{
-    Box::new(Driver::new(
-        conn,
+/// [`inline`] over a smol TCP stream, read as [`run_tcp`] reads it.
+pub(crate) fn inline_tcp<M: Machine>(stream: smol::net::TcpStream) -> Box<dyn Inline<M>> {
+    Box::new(InlineDriver::new(
         AsyncTcp::new(stream),
         SmolTimer(Timer::never()),
+        Clock::std(),
     ))
 }
 

@@ -11,6 +11,7 @@ use wirestate_core::Machine;
 
 use super::clock::Clock;
 use super::handle::Connection;
+use super::inline::{Inline, InlineDriver};
 use super::poll::{self, Driver};
 
 /// A [`Connection`] timed by tokio's clock ([`Clock::tokio`]), as the tokio driver wants:
@@ -35,13 +36,18 @@ where
     Driver::new(conn, TokioIo(io), TokioTimer(None)).await
 }
 
-/// The same driver for the application's own task to poll (an inline WebSocket).
-pub(crate) fn inline<M, T>(conn: Connection<M>, io: T) -> Box<dyn poll::Inline<M>>
+/// A driver over `io` for a machine the application's own task owns and steps (an inline
+/// WebSocket's), on tokio's clock.
+pub(crate) fn inline<M, T>(io: T) -> Box<dyn Inline<M>>
 where
-    M: Machine + Send + 'static,
+    M: Machine,
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    Box::new(Driver::new(conn, TokioIo(io), TokioTimer(None)))
+    Box::new(InlineDriver::new(
+        TokioIo(io),
+        TokioTimer(None),
+        Clock::tokio(),
+    ))
 }
 
 /// A tokio stream as a [`poll::Transport`].

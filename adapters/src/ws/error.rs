@@ -6,7 +6,7 @@ use std::io;
 use wirestate_core::http::HandshakeError;
 use wirestate_core::ws::{CloseReason, UsageError};
 
-use super::WsConnection;
+use super::{WsConnection, WsMachine};
 #[cfg(feature = "tls")]
 use crate::tls::TlsError;
 
@@ -59,20 +59,20 @@ impl Error {
 
     /// The error for a connection that ended with `reason`: its TLS failure if that is why
     /// (`Ok`), else `Err(reason)` for the caller to map.
-    pub(crate) fn ended(conn: &WsConnection, reason: CloseReason) -> Result<Error, CloseReason> {
+    pub(crate) fn ended(ending: Ending, reason: CloseReason) -> Result<Error, CloseReason> {
         #[cfg(feature = "tls")]
-        if let Some(error) = conn.with(|m| m.tls_error().cloned()) {
+        if let Some(error) = ending.tls {
             return Ok(Error::Tls(error));
         }
-        let _ = conn;
+        let _ = ending;
         Err(reason)
     }
 
     /// The error for a connection whose driver stopped before the machine reported an end.
-    pub(crate) fn stopped(conn: &WsConnection) -> Error {
-        match conn.driver_result() {
+    pub(crate) fn stopped(mut ending: Ending) -> Error {
+        match ending.driver.take() {
             Some(Err(error)) => Error::Io(error),
-            _ => Error::ended(conn, CloseReason::Abnormal).unwrap_or_else(Error::Closed),
+            _ => Error::ended(ending, CloseReason::Abnormal).unwrap_or_else(Error::Closed),
         }
     }
 
@@ -83,6 +83,34 @@ impl Error {
             CloseReason::Rejected { status } => Error::Rejected { status },
             other => Error::Closed(other),
         }
+    }
+}
+
+/// What explains a connection's end beyond the machine's close reason: its TLS failure and
+/// how its driver stopped. Looked up only once an end is reported.
+#[derive(Debug)]
+pub(crate) struct Ending {
+    #[cfg(feature = "tls")]
+    tls: Option<TlsError>,
+    /// `None` while the driver runs.
+    driver: Option<io::Result<()>>,
+}
+
+impl Ending {
+    /// The ending of `machine`, whose driver stopped as `driver` says.
+    pub(crate) fn new(machine: &WsMachine, driver: Option<io::Result<()>>) -> Ending {
+        let _ = machine;
+        Ending {
+            #[cfg(feature = "tls")]
+            tls: machine.tls_error().cloned(),
+            driver,
+        }
+    }
+
+    /// The ending of a connection shared with a driver.
+    pub(crate) fn of(conn: &WsConnection) -> Ending {
+        let driver = conn.driver_result(); // takes the lock: not inside `with`
+        conn.with(|machine| Ending::new(machine, driver))
     }
 }
 

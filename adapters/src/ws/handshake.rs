@@ -4,8 +4,8 @@ use wirestate_core::http::{Accept, Reject, UpgradeRequest};
 use wirestate_core::rng::Rng;
 use wirestate_core::ws::{self, Command, Event};
 
-use super::WsConnection;
-use super::{ClientOptions, Error, ServerOptions, WebSocket, WsUrl};
+use super::error::Ending;
+use super::{ClientOptions, Error, ServerOptions, WebSocket, WsConnection, WsMachine, WsUrl};
 use crate::wire::Wire;
 
 /// Decides on an upgrade request: accept it (choosing a subprotocol, adding headers) or
@@ -25,7 +25,7 @@ pub(crate) fn client_machine(
     url: &WsUrl,
     options: &ClientOptions,
     rng: Rng,
-) -> Result<Wire<ws::Connection>, Error> {
+) -> Result<WsMachine, Error> {
     let machine =
         ws::Connection::client(options.config, rng, &options.request(url)).map_err(Error::Usage)?;
     if !url.secure {
@@ -47,10 +47,7 @@ pub(crate) fn client_machine(
 }
 
 /// A server machine, under TLS when the options carry a TLS configuration.
-pub(crate) fn server_machine(
-    options: &ServerOptions,
-    rng: Rng,
-) -> Result<Wire<ws::Connection>, Error> {
+pub(crate) fn server_machine(options: &ServerOptions, rng: Rng) -> Result<WsMachine, Error> {
     let machine = ws::Connection::server(std::sync::Arc::clone(&options.config), rng);
     #[cfg(feature = "tls")]
     if let Some(config) = &options.tls {
@@ -80,10 +77,11 @@ pub(crate) async fn open(
                 return Ok(WebSocket::new(conn, subprotocol, send_high_water));
             }
             Some(Event::Closed(reason)) => {
-                return Err(Error::ended(&conn, reason).unwrap_or_else(Error::from_handshake_end));
+                return Err(Error::ended(Ending::of(&conn), reason)
+                    .unwrap_or_else(Error::from_handshake_end));
             }
             Some(_) => {}
-            None => return Err(Error::stopped(&conn)),
+            None => return Err(Error::stopped(Ending::of(&conn))),
         }
     }
 }

@@ -1,6 +1,5 @@
 //! [`InlineWebSocket`]: a WebSocket whose driver runs inside the task that uses it.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -12,10 +11,11 @@ use futures_sink::Sink;
 use wirestate_core::ws::{CloseCode, Command, Event, Message};
 use wirestate_core::{Instant, Machine};
 
+use super::error::Ending;
 use super::handshake::Policy;
 use super::reception::{Piece, Reception};
-use super::{Error, WsConnection};
-use crate::driver::{Inline, ROUNDS_PER_POLL, Step, TakeEvents};
+use super::{Error, WsMachine};
+use crate::driver::{Inline, ROUNDS_PER_POLL, Step};
 
 /// Reads a `recv` makes past the first while each fills the driver's buffer (at most
 /// 64 KiB each): a pipelined batch of up to half a megabyte is read before it is answered.
@@ -24,12 +24,10 @@ const READ_AHEAD: usize = 8;
 /// The driver, boxed so that one socket type serves every runtime and transport.
 type BoxedDriver = Box<dyn Inline<WsMachine>>;
 
-/// The machine under a WebSocket connection.
-type WsMachine = crate::wire::Wire<wirestate_core::ws::Connection>;
-
 /// A WebSocket connection driven by the task that uses it, as tokio-tungstenite's and
-/// fastwebsockets' are: no spawned driver and no queues between tasks, so each message
-/// costs one task wake-up instead of two. Made by `accept_inline` and `connect_inline` on
+/// fastwebsockets' are: no spawned driver, no queues between tasks and no lock (the socket
+/// owns its machine), so each message costs one task wake-up instead of two. Made by
+/// `accept_inline` and `connect_inline` on
 /// [`smol`](super::smol::accept_inline) and [`tokio`](super::tokio::accept_inline).
 ///
 /// The price is the one those crates pay: **the connection makes progress only while one
@@ -51,15 +49,12 @@ type WsMachine = crate::wire::Wire<wirestate_core::ws::Connection>;
 /// It is also a [`Stream`] of messages and a [`Sink`] of them, as `WebSocket` is. Receiving
 /// is cancel-safe, as on [`WebSocket`](super::WebSocket).
 pub struct InlineWebSocket {
-    conn: WsConnection,
+    /// The protocol machine: commands and events are plain calls on it, and each driver
+    /// step borrows it.
+    machine: WsMachine,
     driver: BoxedDriver,
-    /// The driver resolved: nothing more is read or written.
+    /// The driver stopped: nothing more is read or written.
     driver_done: bool,
-    /// Events taken from the machine, oldest first: all it had at once, by the driver's
-    /// round under the lock it takes anyway, rather than one lock per message. Taken only
-    /// once the last ones were consumed, so it holds at most what the machine held plus
-    /// what one `recv`'s reads brought (see [`READ_AHEAD`]).
-    events: VecDeque<Event>,
     /// The latest time the machine was given since this task last found nothing to do:
     /// sends reuse it instead of reading the clock (a pipelined batch would read it once
     /// per message). A send starts no timer, so a time a few microseconds old costs
@@ -72,7 +67,7 @@ pub struct InlineWebSocket {
 impl fmt::Debug for InlineWebSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InlineWebSocket")
-            .field("conn", &self.conn)
+            .field("machine", &self.machine)
             .field("driver_done", &self.driver_done)
             .field("reception", &self.reception)
             .finish_non_exhaustive()
@@ -80,19 +75,18 @@ impl fmt::Debug for InlineWebSocket {
 }
 
 impl InlineWebSocket {
-    /// Drives the handshake on `conn` with `driver` until the connection opens, answering
-    /// a server's upgrade request with `policy`.
+    /// Drives the handshake of `machine` with `driver` until the connection opens,
+    /// answering a server's upgrade request with `policy`.
     pub(crate) async fn open(
-        conn: WsConnection,
+        machine: WsMachine,
         driver: BoxedDriver,
         send_high_water: usize,
         policy: impl Policy,
     ) -> Result<InlineWebSocket, Error> {
         let mut socket = InlineWebSocket {
-            conn,
+            machine,
             driver,
             driver_done: false,
-            events: VecDeque::new(),
             wake_now: None,
             reception: Reception::new(None),
             send_high_water,
@@ -115,11 +109,11 @@ impl InlineWebSocket {
                 Some(Event::Closed(reason)) => {
                     // Let a rejection's response go out before the transport is dropped.
                     poll_fn(|cx| socket.poll_driver_done(cx)).await;
-                    return Err(Error::ended(&socket.conn, reason)
+                    return Err(Error::ended(socket.ending(), reason)
                         .unwrap_or_else(Error::from_handshake_end));
                 }
                 Some(_) => {}
-                None => return Err(Error::stopped(&socket.conn)),
+                None => return Err(Error::stopped(socket.ending())),
             }
         }
     }
@@ -152,7 +146,9 @@ impl InlineWebSocket {
         }
         loop {
             let event = std::task::ready!(self.poll_event(cx));
-            if let Some(received) = self.reception.on_event(event, &self.conn) {
+            let (machine, driver) = (&self.machine, &self.driver);
+            let ending = || Ending::new(machine, driver.outcome());
+            if let Some(received) = self.reception.on_event(event, ending) {
                 return Poll::Ready(received);
             }
         }
@@ -210,10 +206,17 @@ impl InlineWebSocket {
         self.reception.peer_close()
     }
 
-    /// The connection handle underneath, for what this type does not cover. Take events
-    /// from this socket, not from the handle.
-    pub fn connection(&self) -> &WsConnection {
-        &self.conn
+    /// The machine underneath, for what this type does not cover: the core connection's
+    /// getters (through `Deref`, e.g. [`deflate`](wirestate_core::ws::Connection::deflate)
+    /// with the `deflate` feature) and, under TLS, the session
+    /// ([`tls_layer`](crate::wire::Wire::tls_layer)).
+    pub fn machine(&self) -> &WsMachine {
+        &self.machine
+    }
+
+    /// What explains the connection's end: its TLS failure, how the driver stopped.
+    fn ending(&self) -> Ending {
+        Ending::new(&self.machine, self.driver.outcome())
     }
 
     /// Starts the closing handshake, unless it has started already.
@@ -230,44 +233,40 @@ impl InlineWebSocket {
 
     /// How the driver ended: `Err` if the transport failed.
     fn driver_outcome(&self) -> Result<(), Error> {
-        match self.conn.driver_result() {
+        match self.driver.outcome() {
             Some(Err(error)) => Err(Error::Io(error)),
             _ => Ok(()),
         }
     }
 
     /// Applies `command` to the machine; returns whether events wait for the application.
-    /// No wake: this task drives the connection.
     fn command(&mut self, command: Command) -> Result<bool, Error> {
         if self.driver_done {
             return Err(Error::AlreadyClosed);
         }
         let now = match (&command, self.wake_now) {
             (Command::Send(_), Some(now)) => now,
-            _ => *self.wake_now.insert(self.conn.now()),
+            _ => *self.wake_now.insert(self.driver.now()),
         };
-        let mut state = self.conn.lock();
-        let machine = &mut state.machine;
+        let machine = &mut self.machine;
         machine.command(now, command).map_err(Error::from_usage)?;
-        Ok(!self.events.is_empty() || machine.has_events())
+        Ok(machine.has_events())
     }
 
     /// The next event, driving the connection while there is none: `Ready(None)` once the
-    /// driver stopped and no event is left. Taking an event from an empty queue is the
-    /// application coming back for more, as the machine expects.
+    /// driver stopped and no event is left. The machine is asked for an event only when the
+    /// application wants one: a look into its empty queue is the application coming back
+    /// for more, which releases a close it held back until the application had answered
+    /// what came before (a peer's fault after a message: the echo goes out first).
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         for _ in 0..ROUNDS_PER_POLL {
-            if let Some(event) = self.events.pop_front() {
+            if let Some(event) = self.machine.poll_event() {
                 return Poll::Ready(Some(event));
             }
             if self.driver_done {
-                // What the machine still holds is all there is.
-                return Poll::Ready(self.conn.lock().machine.poll_event());
+                return Poll::Ready(None); // what the machine held was all there is
             }
-            // The round takes the machine's events under the lock it takes anyway.
-            let mut events = std::mem::take(&mut self.events);
-            let mut take = |machine: &mut WsMachine| take_events(machine, &mut events);
-            let mut step = self.step(cx, true, Some(&mut take));
+            let mut step = self.step(cx, true);
             // A read that filled its buffer left more of a pipelining peer's batch in the
             // transport: read that too (a bounded amount), so that the sends answering the
             // whole batch wait for one write.
@@ -275,10 +274,9 @@ impl InlineWebSocket {
                 if step != Step::Progress || !self.driver.input_likely() {
                     break;
                 }
-                step = self.step(cx, true, Some(&mut take));
+                step = self.step(cx, true);
             }
-            self.events = events;
-            if step == Step::Idle && self.events.is_empty() {
+            if step == Step::Idle {
                 return Poll::Pending;
             }
         }
@@ -291,7 +289,7 @@ impl InlineWebSocket {
         // Write what the transport takes now, without reading: what arrives is the next
         // `recv`'s to read (or the wait's below), and a read now would mostly find nothing.
         for _ in 0..ROUNDS_PER_POLL {
-            if self.step(cx, false, None) != Step::Progress {
+            if self.step(cx, false) != Step::Progress {
                 break;
             }
             if let Some(outcome) = self.written(0) {
@@ -308,7 +306,7 @@ impl InlineWebSocket {
             if let Some(outcome) = self.written(limit) {
                 return Poll::Ready(outcome);
             }
-            if self.step(cx, true, None) == Step::Idle {
+            if self.step(cx, true) == Step::Idle {
                 return Poll::Pending;
             }
         }
@@ -318,7 +316,7 @@ impl InlineWebSocket {
     /// `Some` once at most `limit` bytes wait to be written, or the driver has stopped
     /// (an error if it failed, or if bytes were left unsent).
     fn written(&self, limit: usize) -> Option<Result<(), Error>> {
-        let machine_buffered = self.conn.lock().machine.buffered_amount();
+        let machine_buffered = self.machine.buffered_amount();
         if self.driver_done {
             return Some(match self.driver_outcome() {
                 Ok(()) if machine_buffered > 0 => Err(Error::AlreadyClosed),
@@ -328,19 +326,13 @@ impl InlineWebSocket {
         (machine_buffered + self.driver.unwritten() <= limit).then_some(Ok(()))
     }
 
-    /// Runs one driver round (reading only if `read`, letting `take` take the machine's
-    /// events), unless the driver has resolved.
-    fn step(
-        &mut self,
-        cx: &mut Context<'_>,
-        read: bool,
-        take: Option<TakeEvents<'_, WsMachine>>,
-    ) -> Step {
+    /// Runs one driver round (reading only if `read`), unless the driver has stopped.
+    fn step(&mut self, cx: &mut Context<'_>, read: bool) -> Step {
         if self.driver_done {
-            return Step::Resolved;
+            return Step::Stopped;
         }
-        let step = self.driver.step(cx, read, take);
-        self.driver_done = step == Step::Resolved;
+        let step = self.driver.step(&mut self.machine, cx, read);
+        self.driver_done = step == Step::Stopped;
         match step {
             Step::Idle => self.wake_now = None, // the task is about to wait: time will pass
             _ => self.wake_now = self.driver.step_now().or(self.wake_now),
@@ -348,30 +340,16 @@ impl InlineWebSocket {
         step
     }
 
-    /// Drives the connection until the driver has resolved.
+    /// Drives the connection until the driver has stopped.
     fn poll_driver_done(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         for _ in 0..ROUNDS_PER_POLL {
-            match self.step(cx, true, None) {
-                Step::Resolved => return Poll::Ready(()),
+            match self.step(cx, true) {
+                Step::Stopped => return Poll::Ready(()),
                 Step::Idle => return Poll::Pending,
                 Step::Progress => {}
             }
         }
         yield_now(cx)
-    }
-}
-
-/// Moves the machine's events into `events`, under the round's lock. A look into the
-/// machine's empty queue tells it the application came back for more, which releases a
-/// close it held back until the application had answered what came before (a peer's fault
-/// after a message: the echo goes out first). So the machine is asked once while `events`
-/// is empty, as a `recv` would, and otherwise only for what it holds.
-fn take_events(machine: &mut WsMachine, events: &mut VecDeque<Event>) {
-    if events.is_empty() {
-        events.extend(machine.poll_event());
-    }
-    while machine.has_events() {
-        events.extend(machine.poll_event());
     }
 }
 
@@ -432,7 +410,7 @@ impl Drop for InlineWebSocket {
         });
         let mut cx = Context::from_waker(Waker::noop());
         for _ in 0..ROUNDS_PER_POLL {
-            if self.step(&mut cx, true, None) != Step::Progress {
+            if self.step(&mut cx, true) != Step::Progress {
                 break;
             }
         }

@@ -74,8 +74,10 @@ pub use error::Error;
 
 /// The connection a WebSocket shares with its driver: the WebSocket machine, plain or
 /// under TLS.
-pub type WsConnection =
-    crate::driver::Connection<crate::wire::Wire<wirestate_core::ws::Connection>>;
+pub type WsConnection = crate::driver::Connection<WsMachine>;
+
+/// The WebSocket machine as a driver runs it: plain, or under TLS.
+pub type WsMachine = crate::wire::Wire<wirestate_core::ws::Connection>;
 pub use handshake::{Policy, accept_all};
 #[cfg(any(feature = "smol", feature = "tokio"))]
 pub use inline::InlineWebSocket;

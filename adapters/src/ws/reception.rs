@@ -4,7 +4,8 @@
 
 use wirestate_core::ws::{CloseCode, CloseReason, Event, Message};
 
-use super::{Error, WsConnection};
+use super::Error;
+use super::error::Ending;
 
 /// Where a received piece sits in its message (see
 /// [`ReadHalf::recv_piece`](super::ReadHalf::recv_piece)).
@@ -57,11 +58,11 @@ impl Reception {
     }
 
     /// Takes `event` (or `None`: the driver stopped and no event is left); returns what
-    /// the receive returns, or `None` to look at the next event.
+    /// the receive returns, or `None` to look at the next event. `ending` explains an end.
     pub(crate) fn on_event(
         &mut self,
         event: Option<Event>,
-        conn: &WsConnection,
+        ending: impl FnOnce() -> Ending,
     ) -> Option<Received> {
         match event {
             Some(Event::Message(message)) => Some(Ok(Some((message, Piece::Whole)))),
@@ -81,14 +82,14 @@ impl Reception {
                 self.ended = true;
                 Some(match reason {
                     CloseReason::Normal { .. } => Ok(None),
-                    other => Err(Error::ended(conn, other).unwrap_or_else(Error::Closed)),
+                    other => Err(Error::ended(ending(), other).unwrap_or_else(Error::Closed)),
                 })
             }
             Some(_) => None, // pings, pongs: already answered
             None => {
                 // The driver stopped before the machine reported an end.
                 self.ended = true;
-                Some(Err(Error::stopped(conn)))
+                Some(Err(Error::stopped(ending())))
             }
         }
     }

@@ -4,7 +4,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use smol::net::TcpStream;
 
 use super::handshake::{self, Policy, accept_all};
-use super::{ClientOptions, Error, InlineWebSocket, ServerOptions, WebSocket, WsConnection, WsUrl};
+use super::{ClientOptions, Error, InlineWebSocket, ServerOptions, WebSocket, WsMachine, WsUrl};
 use crate::driver::{self, Connection};
 
 /// Connects to a `ws://` URL with default options.
@@ -28,7 +28,8 @@ pub async fn connect(url: &str) -> Result<WebSocket, Error> {
 /// Connects to a `ws://` or `wss://` URL: TCP (no delay), TLS for `wss://` (see
 /// [`ClientOptions::tls`]), then the upgrade handshake.
 pub async fn connect_with(url: &str, options: &ClientOptions) -> Result<WebSocket, Error> {
-    let (conn, stream) = dial(url, options).await?;
+    let (machine, stream) = dial(url, options).await?;
+    let conn = Connection::new(machine);
     smol::spawn(driver::smol::run_tcp(conn.clone(), stream)).detach();
     handshake::open(conn, options.send_high_water, accept_all).await
 }
@@ -47,7 +48,7 @@ pub async fn accept_with(
     options: &ServerOptions,
     policy: impl Policy,
 ) -> Result<WebSocket, Error> {
-    let conn = answer(&stream, options)?;
+    let conn = Connection::new(answer(&stream, options)?);
     smol::spawn(driver::smol::run_tcp(conn.clone(), stream)).detach();
     handshake::open(conn, options.send_high_water, policy).await
 }
@@ -55,9 +56,9 @@ pub async fn accept_with(
 /// Connects like [`connect_with`], returning an [`InlineWebSocket`]: no driver is spawned;
 /// the connection is driven by the task that uses the socket.
 pub async fn connect_inline(url: &str, options: &ClientOptions) -> Result<InlineWebSocket, Error> {
-    let (conn, stream) = dial(url, options).await?;
-    let driver = driver::smol::inline_tcp(conn.clone(), stream);
-    InlineWebSocket::open(conn, driver, options.send_high_water, accept_all).await
+    let (machine, stream) = dial(url, options).await?;
+    let driver = driver::smol::inline_tcp(stream);
+    InlineWebSocket::open(machine, driver, options.send_high_water, accept_all).await
 }
 
 /// Accepts like [`accept_with`], returning an [`InlineWebSocket`]: no driver is spawned;
@@ -67,9 +68,9 @@ pub async fn accept_inline(
     options: &ServerOptions,
     policy: impl Policy,
 ) -> Result<InlineWebSocket, Error> {
-    let conn = answer(&stream, options)?;
-    let driver = driver::smol::inline_tcp(conn.clone(), stream);
-    InlineWebSocket::open(conn, driver, options.send_high_water, policy).await
+    let machine = answer(&stream, options)?;
+    let driver = driver::smol::inline_tcp(stream);
+    InlineWebSocket::open(machine, driver, options.send_high_water, policy).await
 }
 
 /// Accepts like [`accept_with`] on any futures-io byte stream the caller set up: a Unix
@@ -83,7 +84,7 @@ pub async fn accept_on<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = server_connection(options)?;
+    let conn = Connection::new(handshake::server_machine(options, crate::os_rng())?);
     smol::spawn(driver::smol::run(conn.clone(), stream)).detach();
     handshake::open(conn, options.send_high_water, policy).await
 }
@@ -98,31 +99,23 @@ pub async fn accept_inline_on<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = server_connection(options)?;
-    let driver = driver::smol::inline(conn.clone(), stream);
-    InlineWebSocket::open(conn, driver, options.send_high_water, policy).await
+    let machine = handshake::server_machine(options, crate::os_rng())?;
+    let driver = driver::smol::inline(stream);
+    InlineWebSocket::open(machine, driver, options.send_high_water, policy).await
 }
 
-/// A client connection for `url` and its TCP stream (no delay; TLS for `wss://` is in the
-/// connection), ready for a driver.
-async fn dial(url: &str, options: &ClientOptions) -> Result<(WsConnection, TcpStream), Error> {
+/// A client machine for `url` (under TLS for `wss://`) and its TCP stream (no delay),
+/// ready for a driver.
+async fn dial(url: &str, options: &ClientOptions) -> Result<(WsMachine, TcpStream), Error> {
     let url = WsUrl::parse(url)?;
     let machine = handshake::client_machine(&url, options, crate::os_rng())?;
     let stream = TcpStream::connect((url.host.as_str(), url.port)).await?;
     stream.set_nodelay(true)?;
-    Ok((Connection::new(machine), stream))
+    Ok((machine, stream))
 }
 
-/// A server connection for an accepted `stream`, which gets no delay, ready for a driver.
-fn answer(stream: &TcpStream, options: &ServerOptions) -> Result<WsConnection, Error> {
+/// A server machine for an accepted `stream`, which gets no delay, ready for a driver.
+fn answer(stream: &TcpStream, options: &ServerOptions) -> Result<WsMachine, Error> {
     stream.set_nodelay(true)?;
-    server_connection(options)
-}
-
-/// A server connection, on the std clock, ready for a driver.
-fn server_connection(options: &ServerOptions) -> Result<WsConnection, Error> {
-    Ok(Connection::new(handshake::server_machine(
-        options,
-        crate::os_rng(),
-    )?))
+    handshake::server_machine(options, crate::os_rng())
 }

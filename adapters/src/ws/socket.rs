@@ -9,6 +9,7 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use wirestate_core::ws::{CloseCode, Command, Message};
 
+use super::error::Ending;
 use super::inbox::Inbox;
 use super::outbox::Outbox;
 use super::reception::{Piece, Reception};
@@ -247,7 +248,10 @@ impl ReadHalf {
                     }
                 }
             };
-            if let Some(received) = self.reception.on_event(event, &self.shared.conn) {
+            if let Some(received) = self
+                .reception
+                .on_event(event, || Ending::of(&self.shared.conn))
+            {
                 return Poll::Ready(received);
             }
         }
