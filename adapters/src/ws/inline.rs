@@ -207,9 +207,8 @@ impl InlineWebSocket {
     }
 
     /// The machine underneath, for what this type does not cover: the core connection's
-    /// getters (through `Deref`, e.g. [`deflate`](wirestate_core::ws::Connection::deflate)
-    /// with the `deflate` feature) and, under TLS, the session
-    /// ([`tls_layer`](crate::wire::Wire::tls_layer)).
+    /// getters through `Deref` (`buffered_amount`, `role`, with the `deflate` feature
+    /// `deflate`) and, with the `tls` feature, the TLS session (`tls_layer`).
     pub fn machine(&self) -> &WsMachine {
         &self.machine
     }
