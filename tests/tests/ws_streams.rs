@@ -323,3 +323,117 @@ async fn an_inline_server_echoes_a_message_before_failing_on_the_frame_after_it(
         "then the 1002 close: {frames:x?}"
     );
 }
+
+/// After `recv` reports the end, the close that a peer's fault called for has gone out: the
+/// fault is released when the application comes back for more, and that same `recv` writes
+/// the close, without waiting for another call, a drop or a flush.
+#[tokio::test]
+async fn an_inline_server_writes_its_fault_close_before_recv_reports_the_end() {
+    let mut input = UPGRADE_REQUEST.to_vec();
+    input.extend_from_slice(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']); // "hi", zero mask
+    input.extend_from_slice(&[0xc1, 0x80, 0, 0, 0, 0]); // RSV1 without an extension
+    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let peer = RecordingPeer {
+        input,
+        offset: 0,
+        written: written.clone(),
+    };
+    bounded("fault close", async {
+        let options = ServerOptions::default();
+        let mut socket = ws::tokio::accept_inline_on(peer, &options, accept_all)
+            .await
+            .unwrap();
+        let message = socket.recv().await.unwrap().expect("the message");
+        socket.send(message).await.unwrap();
+        let end = socket.recv().await;
+        assert!(matches!(end, Err(ws::Error::Closed(_))), "{end:?}");
+        let written = written.lock().unwrap();
+        let frames = &written[written.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+        assert_eq!(
+            frames,
+            &[0x81, 0x02, b'h', b'i', 0x88, 0x02, 0x03, 0xea],
+            "the echo, then the 1002 close, before the socket is used again or dropped"
+        );
+    })
+    .await;
+}
+
+/// A peer that hands out its input in the chunks given, one per read (cut to the reader's
+/// buffer), and then has nothing more: reads stay `Pending`, as a socket's do while its
+/// peer waits for answers. Writes are taken and dropped.
+struct ChunkedPeer {
+    chunks: std::collections::VecDeque<Vec<u8>>,
+}
+
+impl tokio::io::AsyncRead for ChunkedPeer {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let chunks = &mut self.get_mut().chunks;
+        let Some(chunk) = chunks.front_mut() else {
+            return Poll::Pending; // nothing will come: only a deadline ends the test
+        };
+        let n = chunk.len().min(buf.remaining());
+        buf.put_slice(&chunk[..n]);
+        chunk.drain(..n);
+        if chunk.is_empty() {
+            chunks.pop_front();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for ChunkedPeer {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A read that fills the driver's buffer exactly (its first size, 4 KiB) makes `recv` read
+/// on, and that read finds nothing. The message the full read brought is still received:
+/// the read that came back empty must not send `recv` to sleep with a message in hand,
+/// when the peer waits for the echo and sends nothing more.
+#[tokio::test]
+async fn a_read_that_fills_the_buffer_exactly_still_delivers_its_message() {
+    const READ_BUFFER: usize = 4096;
+    // One masked binary frame of exactly READ_BUFFER bytes: 8 bytes of header (16-bit
+    // length, zero mask) and the payload.
+    let payload = pattern(READ_BUFFER - 8, 7);
+    let mut frame = vec![0x82, 0x80 | 126];
+    frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(&payload);
+    assert_eq!(frame.len(), READ_BUFFER);
+    let peer = ChunkedPeer {
+        chunks: [UPGRADE_REQUEST.to_vec(), frame].into(),
+    };
+    bounded("a message in an exactly full read", async {
+        let options = ServerOptions::default();
+        let mut socket = ws::tokio::accept_inline_on(peer, &options, accept_all)
+            .await
+            .unwrap();
+        // The peer sent everything and waits: nothing will wake a `recv` that sleeps now
+        // (and a deadline's own last poll would hide it), so the first poll must have it.
+        let first_poll = std::future::poll_fn(|cx| Poll::Ready(socket.poll_recv(cx))).await;
+        let Poll::Ready(received) = first_poll else {
+            panic!("recv went to sleep with the message in hand");
+        };
+        let message = received.unwrap().expect("the message");
+        assert_eq!(message.as_bytes(), &payload[..]);
+    })
+    .await;
+}

@@ -29,6 +29,7 @@ impl LazyNow {
     }
 
     /// The time, if it was read.
+    #[cfg(any(feature = "smol", feature = "tokio"))]
     pub(crate) fn read(&self) -> Option<Instant> {
         self.value
     }

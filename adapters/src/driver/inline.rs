@@ -91,6 +91,7 @@ impl<T: Transport, Tm: Timer> InlineDriver<T, Tm> {
         cx: &mut Context<'_>,
         read: bool,
     ) -> io::Result<Step> {
+        self.round_now = None;
         let link = &mut self.link;
         link.begin(cx);
         let mut now = LazyNow::new(self.clock);

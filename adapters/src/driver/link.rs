@@ -26,14 +26,14 @@ pub(crate) struct Link<T, Tm> {
     /// The deadline the timer is armed for.
     armed: Option<Instant>,
     /// Bytes read and not yet accepted; the transport's end.
-    pub(crate) input: Inbound,
+    input: Inbound,
     /// Transmits taken from the machine and not yet written.
     pub(crate) output: Outbound,
     read_buf: ReadBuffer,
     /// Whether the transport may have bytes, for a transport that does not track its own
     /// readiness: reads wait for its wake after a `Pending`.
     readable: ReadReadiness,
-    /// The transport tracks its own readiness ([`Transport::tracks_readiness`]).
+    /// The transport tracks its own readiness ([`Transport::tracks_readiness`], asked once).
     tracked: bool,
     /// The last read filled the whole buffer: more input is likely waiting.
     read_was_full: bool,
@@ -230,6 +230,7 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
     }
 
     /// The last read filled the whole buffer, so more input is likely waiting.
+    #[cfg(any(feature = "smol", feature = "tokio"))]
     pub(crate) fn input_likely(&self) -> bool {
         self.read_was_full
     }

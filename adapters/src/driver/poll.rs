@@ -48,7 +48,8 @@ pub trait Transport {
     /// while empty costs no system call (tokio's streams and smol's TCP stream do). Then the
     /// driver polls reads with its task's own waker on every round that wants input.
     /// Otherwise (the default) the driver tracks readiness itself, as
-    /// [`poll_read`](Transport::poll_read) describes.
+    /// [`poll_read`](Transport::poll_read) describes. Asked once, when the driver is
+    /// created: the answer must not change.
     fn tracks_readiness(&self) -> bool {
         false
     }

@@ -6,7 +6,7 @@ use std::io;
 use wirestate_core::http::HandshakeError;
 use wirestate_core::ws::{CloseReason, UsageError};
 
-use super::{WsConnection, WsMachine};
+use super::WsConnection;
 #[cfg(feature = "tls")]
 use crate::tls::TlsError;
 
@@ -98,7 +98,8 @@ pub(crate) struct Ending {
 
 impl Ending {
     /// The ending of `machine`, whose driver stopped as `driver` says.
-    pub(crate) fn new(machine: &WsMachine, driver: Option<io::Result<()>>) -> Ending {
+    #[cfg(any(feature = "tls", feature = "smol", feature = "tokio"))]
+    pub(crate) fn new(machine: &super::WsMachine, driver: Option<io::Result<()>>) -> Ending {
         let _ = machine;
         Ending {
             #[cfg(feature = "tls")]
@@ -110,7 +111,10 @@ impl Ending {
     /// The ending of a connection shared with a driver.
     pub(crate) fn of(conn: &WsConnection) -> Ending {
         let driver = conn.driver_result(); // takes the lock: not inside `with`
-        conn.with(|machine| Ending::new(machine, driver))
+        #[cfg(feature = "tls")]
+        return conn.with(|machine| Ending::new(machine, driver));
+        #[cfg(not(feature = "tls"))]
+        Ending { driver }
     }
 }
 

@@ -260,6 +260,11 @@ impl InlineWebSocket {
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         for _ in 0..ROUNDS_PER_POLL {
             if let Some(event) = self.machine.poll_event() {
+                if matches!(event, Event::Closed(_)) {
+                    // The end may have queued a close frame (a fault this very look released):
+                    // write it now, as a round would, not whenever the socket is next used.
+                    self.write_now(cx);
+                }
                 return Poll::Ready(Some(event));
             }
             if self.driver_done {
@@ -275,11 +280,22 @@ impl InlineWebSocket {
                 }
                 step = self.step(cx, true);
             }
-            if step == Step::Idle {
+            // Idle means no read came back, but an earlier step of the read-ahead may have
+            // queued messages: those are the caller's now.
+            if step == Step::Idle && !self.machine.has_events() {
                 return Poll::Pending;
             }
         }
         yield_now(cx)
+    }
+
+    /// Writes what the transport takes now, without reading.
+    fn write_now(&mut self, cx: &mut Context<'_>) {
+        for _ in 0..ROUNDS_PER_POLL {
+            if self.step(cx, false) != Step::Progress {
+                break;
+            }
+        }
     }
 
     /// Writes what was queued as far as the transport takes it now, then waits while more

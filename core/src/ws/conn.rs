@@ -923,8 +923,8 @@ impl Machine for Connection {
         let closing = self.closing.as_deref();
         let timers = self.timers.as_deref();
         if closing.is_none() && timers.is_none() {
-            // An open connection without ping or idle timers, not closing: drivers ask every
-            // round, so this case skips the fold.
+            // No ping or idle timers and no close under way (an open connection, or one in
+            // its handshake): drivers ask every round, so this case skips the fold.
             return handshake;
         }
         [
