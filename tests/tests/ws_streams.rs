@@ -244,29 +244,60 @@ async fn an_inline_server_answers_a_batch_larger_than_a_read_in_one_write() {
     );
 }
 
-/// A peer that sends `input` (an upgrade request and frames), then ends the stream, and
-/// keeps everything the server writes.
-struct RecordingPeer {
-    input: Vec<u8>,
-    offset: usize,
+/// What a scripted peer's reads do once its input is used up.
+enum AtEnd {
+    /// End the stream.
+    Eof,
+    /// Stay `Pending` for good, as a socket's reads do while its peer waits for answers:
+    /// nothing will wake the reader.
+    Wait,
+}
+
+/// A peer that hands out its input in the chunks given, one per read (cut to the reader's
+/// buffer), then does what `at_end` says, and keeps everything the server writes.
+struct ScriptedPeer {
+    chunks: std::collections::VecDeque<Vec<u8>>,
+    at_end: AtEnd,
     written: Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
-impl tokio::io::AsyncRead for RecordingPeer {
+impl ScriptedPeer {
+    /// The peer, and where what the server writes is kept.
+    fn new(chunks: Vec<Vec<u8>>, at_end: AtEnd) -> (ScriptedPeer, Arc<std::sync::Mutex<Vec<u8>>>) {
+        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let peer = ScriptedPeer {
+            chunks: chunks.into(),
+            at_end,
+            written: written.clone(),
+        };
+        (peer, written)
+    }
+}
+
+impl tokio::io::AsyncRead for ScriptedPeer {
     fn poll_read(
         self: Pin<&mut Self>,
         _: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let n = (this.input.len() - this.offset).min(buf.remaining());
-        buf.put_slice(&this.input[this.offset..this.offset + n]);
-        this.offset += n;
+        let Some(chunk) = this.chunks.front_mut() else {
+            return match this.at_end {
+                AtEnd::Eof => Poll::Ready(Ok(())),
+                AtEnd::Wait => Poll::Pending,
+            };
+        };
+        let n = chunk.len().min(buf.remaining());
+        buf.put_slice(&chunk[..n]);
+        chunk.drain(..n);
+        if chunk.is_empty() {
+            this.chunks.pop_front();
+        }
         Poll::Ready(Ok(()))
     }
 }
 
-impl tokio::io::AsyncWrite for RecordingPeer {
+impl tokio::io::AsyncWrite for ScriptedPeer {
     fn poll_write(
         self: Pin<&mut Self>,
         _: &mut Context<'_>,
@@ -285,21 +316,27 @@ impl tokio::io::AsyncWrite for RecordingPeer {
     }
 }
 
+/// A peer that sends, in one read, the upgrade request, a message ("hi") and then a frame
+/// that breaks the protocol (a reserved bit set), then ends the stream.
+fn a_message_then_a_fault() -> (ScriptedPeer, Arc<std::sync::Mutex<Vec<u8>>>) {
+    let mut input = UPGRADE_REQUEST.to_vec();
+    input.extend_from_slice(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']); // "hi", zero mask
+    input.extend_from_slice(&[0xc1, 0x80, 0, 0, 0, 0]); // RSV1 without an extension
+    ScriptedPeer::new(vec![input], AtEnd::Eof)
+}
+
+/// The frames a server wrote: what follows its 101 response head.
+fn frames_after_head(written: &[u8]) -> &[u8] {
+    &written[written.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..]
+}
+
 /// A message and then, in the same read, a frame that breaks the protocol (a reserved bit
 /// set): an inline server echoes the message before it closes with 1002, as Autobahn's
 /// strict cases (3.2, 4.1.3, 5.15, …) require. Taking the machine's events in bulk must not
 /// tell it the application has answered before it has.
 #[tokio::test]
 async fn an_inline_server_echoes_a_message_before_failing_on_the_frame_after_it() {
-    let mut input = UPGRADE_REQUEST.to_vec();
-    input.extend_from_slice(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']); // "hi", zero mask
-    input.extend_from_slice(&[0xc1, 0x80, 0, 0, 0, 0]); // RSV1 without an extension
-    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let peer = RecordingPeer {
-        input,
-        offset: 0,
-        written: written.clone(),
-    };
+    let (peer, written) = a_message_then_a_fault();
     bounded("fault after a message", async {
         let options = ServerOptions::default();
         let mut socket = ws::tokio::accept_inline_on(peer, &options, accept_all)
@@ -311,7 +348,7 @@ async fn an_inline_server_echoes_a_message_before_failing_on_the_frame_after_it(
     })
     .await;
     let written = written.lock().unwrap();
-    let frames = &written[written.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+    let frames = frames_after_head(&written);
     assert_eq!(
         &frames[..4],
         &[0x81, 0x02, b'h', b'i'],
@@ -329,15 +366,7 @@ async fn an_inline_server_echoes_a_message_before_failing_on_the_frame_after_it(
 /// the close, without waiting for another call, a drop or a flush.
 #[tokio::test]
 async fn an_inline_server_writes_its_fault_close_before_recv_reports_the_end() {
-    let mut input = UPGRADE_REQUEST.to_vec();
-    input.extend_from_slice(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']); // "hi", zero mask
-    input.extend_from_slice(&[0xc1, 0x80, 0, 0, 0, 0]); // RSV1 without an extension
-    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let peer = RecordingPeer {
-        input,
-        offset: 0,
-        written: written.clone(),
-    };
+    let (peer, written) = a_message_then_a_fault();
     bounded("fault close", async {
         let options = ServerOptions::default();
         let mut socket = ws::tokio::accept_inline_on(peer, &options, accept_all)
@@ -347,60 +376,15 @@ async fn an_inline_server_writes_its_fault_close_before_recv_reports_the_end() {
         socket.send(message).await.unwrap();
         let end = socket.recv().await;
         assert!(matches!(end, Err(ws::Error::Closed(_))), "{end:?}");
-        let written = written.lock().unwrap();
-        let frames = &written[written.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+        // A copy: the socket, still alive, writes into the log again when it is dropped.
+        let written = written.lock().unwrap().clone();
         assert_eq!(
-            frames,
+            frames_after_head(&written),
             &[0x81, 0x02, b'h', b'i', 0x88, 0x02, 0x03, 0xea],
             "the echo, then the 1002 close, before the socket is used again or dropped"
         );
     })
     .await;
-}
-
-/// A peer that hands out its input in the chunks given, one per read (cut to the reader's
-/// buffer), and then has nothing more: reads stay `Pending`, as a socket's do while its
-/// peer waits for answers. Writes are taken and dropped.
-struct ChunkedPeer {
-    chunks: std::collections::VecDeque<Vec<u8>>,
-}
-
-impl tokio::io::AsyncRead for ChunkedPeer {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let chunks = &mut self.get_mut().chunks;
-        let Some(chunk) = chunks.front_mut() else {
-            return Poll::Pending; // nothing will come: only a deadline ends the test
-        };
-        let n = chunk.len().min(buf.remaining());
-        buf.put_slice(&chunk[..n]);
-        chunk.drain(..n);
-        if chunk.is_empty() {
-            chunks.pop_front();
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl tokio::io::AsyncWrite for ChunkedPeer {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
 }
 
 /// A read that fills the driver's buffer exactly (its first size, 4 KiB) makes `recv` read
@@ -418,9 +402,7 @@ async fn a_read_that_fills_the_buffer_exactly_still_delivers_its_message() {
     frame.extend_from_slice(&[0, 0, 0, 0]);
     frame.extend_from_slice(&payload);
     assert_eq!(frame.len(), READ_BUFFER);
-    let peer = ChunkedPeer {
-        chunks: [UPGRADE_REQUEST.to_vec(), frame].into(),
-    };
+    let (peer, _) = ScriptedPeer::new(vec![UPGRADE_REQUEST.to_vec(), frame], AtEnd::Wait);
     bounded("a message in an exactly full read", async {
         let options = ServerOptions::default();
         let mut socket = ws::tokio::accept_inline_on(peer, &options, accept_all)

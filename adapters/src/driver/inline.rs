@@ -100,8 +100,7 @@ impl<T: Transport, Tm: Timer> InlineDriver<T, Tm> {
         let mut plan = link.plan(machine, sending, &mut now, &mut progress);
         plan.read &= read;
         if link.push(cx, &plan, &mut progress)? {
-            self.round_now = now.read();
-            return Ok(Step::Stopped);
+            return Ok(Step::Stopped); // no more rounds: their time is of no use
         }
         if let Some(n) = link.pull(cx, &plan, &mut progress)? {
             link.feed(machine, now.get(), n);
