@@ -129,6 +129,7 @@ impl<M: Machine> Machine for Wire<M> {
     type Reply = M::Reply;
     type UsageError = M::UsageError;
 
+    #[inline]
     fn handle_input(&mut self, now: Instant, data: &[u8]) -> usize {
         through!(self, tls => tls.handle_input(&mut self.inner, now, data),
             self.inner.handle_input(now, data))
@@ -144,31 +145,38 @@ impl<M: Machine> Machine for Wire<M> {
             self.inner.handle_timeout(now))
     }
 
+    #[inline]
     fn command(&mut self, now: Instant, command: M::Command) -> Result<M::Reply, M::UsageError> {
         self.inner.command(now, command)
     }
 
+    #[inline]
     fn poll_transmit(&mut self) -> Option<Bytes> {
         through!(self, tls => tls.poll_transmit(&mut self.inner), self.inner.poll_transmit())
     }
 
+    #[inline]
     fn poll_event(&mut self) -> Option<M::Event> {
         self.inner.poll_event()
     }
 
+    #[inline]
     fn poll_timeout(&self) -> Option<Instant> {
         through_ref!(self, tls => tls.poll_timeout(&self.inner), self.inner.poll_timeout())
     }
 
+    #[inline]
     fn wants_read(&self) -> bool {
         through_ref!(self, tls => tls.wants_read(&self.inner), self.inner.wants_read())
     }
 
+    #[inline]
     fn is_transmit_closed(&self) -> bool {
         through_ref!(self, tls => tls.is_transmit_closed(&self.inner),
             self.inner.is_transmit_closed())
     }
 
+    #[inline]
     fn is_finished(&self) -> bool {
         through_ref!(self, tls => tls.is_finished(&self.inner), self.inner.is_finished())
     }

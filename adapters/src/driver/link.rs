@@ -71,7 +71,7 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
     /// Starts a round run by the task of `cx`: a transport that does not track its
     /// readiness wakes that task through the driver's readiness waker, whose registration
     /// a wake uses up.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn begin(&self, cx: &Context<'_>) {
         if !self.tracked {
             self.readable.register(cx.waker());
@@ -80,7 +80,7 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
 
     /// Fires the machine's timer if it is due and offers unaccepted input again; returns
     /// whether it did either (the machine may have new events and transmits).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn catch_up<M: Machine>(&mut self, machine: &mut M, now: &mut LazyNow) -> bool {
         let mut acted = false;
         if machine.poll_timeout().is_some_and(|d| d <= now.get()) {
@@ -93,7 +93,7 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
     /// What the transport half should do, once the machine's transmits were taken
     /// (`sending`: some wait to be written). A deadline that is already due counts as
     /// progress, so that the caller goes round again.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn plan<M: Machine>(
         &self,
         machine: &M,
@@ -127,7 +127,7 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
     /// flushes once everything was written; with nothing to write, shuts the write half
     /// down as `plan` says. Returns `true` once the driver is finished: nothing to write and
     /// `plan.finished`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(
         &mut self,
         cx: &Context<'_>,
@@ -178,7 +178,7 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
     /// Reads the transport if the plan says to and it may have bytes; returns how many
     /// bytes came (`Some(0)`: its end) once a read completed. The caller then hands them
     /// to the machine with [`feed`](Link::feed).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pull(
         &mut self,
         cx: &Context<'_>,
@@ -206,7 +206,7 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
 
     /// Feeds the `n` bytes the last [`pull`](Link::pull) read to `machine` (`0`: the
     /// transport's end).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn feed<M: Machine>(&mut self, machine: &mut M, now: Instant, n: usize) {
         let bytes = self.read_buf.bytes(n);
         match n {

@@ -92,6 +92,7 @@ pub(crate) struct Inbound {
 
 impl Inbound {
     /// Offers freshly read bytes; keeps what the machine does not accept.
+    #[inline(always)]
     pub(crate) fn feed<M: Machine>(&mut self, machine: &mut M, now: Instant, data: &[u8]) {
         debug_assert!(
             self.is_drained(),
@@ -108,6 +109,7 @@ impl Inbound {
     /// Offers the unaccepted bytes again; returns whether the machine took any. `now` is
     /// asked for only if there are bytes to offer, so that a caller reading a clock reads it
     /// only then.
+    #[inline(always)]
     pub(crate) fn retry_unaccepted<M: Machine>(
         &mut self,
         machine: &mut M,
@@ -138,6 +140,7 @@ impl Inbound {
     }
 
     /// Whether every byte read so far has been accepted.
+    #[inline(always)]
     pub(crate) fn is_drained(&self) -> bool {
         self.start == self.unaccepted.len()
     }
@@ -150,6 +153,7 @@ impl Inbound {
 
     /// Whether the driver should read the transport now: the machine wants input, nothing
     /// read earlier is still waiting, and the transport has not ended.
+    #[inline(always)]
     pub(crate) fn wants_read<M: Machine>(&self, machine: &M) -> bool {
         !self.eof && self.is_drained() && machine.wants_read()
     }
@@ -175,6 +179,7 @@ pub(crate) struct Outbound {
 impl Outbound {
     /// Takes the machine's next transmits (up to [`MAX_GATHER`]) once the last batch is
     /// written. Returns whether any bytes wait to be written.
+    #[inline(always)]
     pub(crate) fn next_outgoing<M: Machine>(&mut self, machine: &mut M) -> bool {
         if self.pending.is_empty() {
             while self.pending.len() < MAX_GATHER {
@@ -189,6 +194,7 @@ impl Outbound {
     }
 
     /// Whether bytes wait to be written.
+    #[inline(always)]
     pub(crate) fn is_sending(&self) -> bool {
         !self.pending.is_empty()
     }
