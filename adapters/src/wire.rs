@@ -155,6 +155,18 @@ impl<M: Machine> Machine for Wire<M> {
         through!(self, tls => tls.poll_transmit(&mut self.inner), self.inner.poll_transmit())
     }
 
+    /// Lends the inner machine's bytes on a plain transport; under TLS nothing is lent
+    /// (what goes out is the session's encryption of them).
+    #[inline]
+    fn lend_transmit(&self) -> Option<&[u8]> {
+        through_ref!(self, _tls => None, self.inner.lend_transmit())
+    }
+
+    #[inline]
+    fn advance_lent(&mut self, n: usize) {
+        self.inner.advance_lent(n);
+    }
+
     #[inline]
     fn poll_event(&mut self) -> Option<M::Event> {
         self.inner.poll_event()

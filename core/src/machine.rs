@@ -61,6 +61,26 @@ pub trait Machine {
     #[must_use]
     fn poll_transmit(&mut self) -> Option<Bytes>;
 
+    /// What [`poll_transmit`](Machine::poll_transmit) would hand out, lent in place
+    /// instead: a driver that writes at once writes these bytes from the machine's own
+    /// buffer, then says how many the transport took with
+    /// [`advance_lent`](Machine::advance_lent). This spares handing out a buffer per
+    /// write.
+    ///
+    /// `None` when nothing waits, and also whenever the machine does not lend what waits
+    /// (the default: it never does). Bytes already taken with `poll_transmit` go first, so a
+    /// driver writes those before it asks for a loan.
+    #[must_use]
+    fn lend_transmit(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// The transport took the first `n` bytes of what
+    /// [`lend_transmit`](Machine::lend_transmit) lent (`n` at most their length).
+    fn advance_lent(&mut self, n: usize) {
+        debug_assert_eq!(n, 0, "advance_lent without a loan");
+    }
+
     /// The next event for the application.
     #[must_use]
     fn poll_event(&mut self) -> Option<Self::Event>;

@@ -96,10 +96,12 @@ impl<T: Transport, Tm: Timer> InlineDriver<T, Tm> {
         link.begin(cx);
         let mut now = LazyNow::new(self.clock);
         let mut progress = link.catch_up(machine, &mut now);
-        let sending = link.output.next_outgoing(machine);
+        // What the machine lends is written in place; only otherwise are transmits taken.
+        let sending = (!link.output.is_sending() && machine.lend_transmit().is_some())
+            || link.output.next_outgoing(machine);
         let mut plan = link.plan(machine, sending, &mut now, &mut progress);
         plan.read &= read;
-        if link.push(cx, &plan, &mut progress)? {
+        if link.push(cx, Some(&mut *machine), &plan, &mut progress)? {
             return Ok(Step::Stopped); // no more rounds: their time is of no use
         }
         if let Some(n) = link.pull(cx, &plan, &mut progress)? {

@@ -123,18 +123,22 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
         }
     }
 
-    /// Writes what was taken from the machine (every transmit in one vectored write), and
-    /// flushes once everything was written; with nothing to write, shuts the write half
-    /// down as `plan` says. Returns `true` once the driver is finished: nothing to write and
+    /// Writes what was taken from the machine (every transmit in one vectored write) or,
+    /// with nothing taken, what `lender` lends (see [`Machine::lend_transmit`]), and flushes
+    /// once everything was written; with nothing to write, shuts the write half down as
+    /// `plan` says. Returns `true` once the driver is finished: nothing to write and
     /// `plan.finished`.
     #[inline(always)]
-    pub(crate) fn push(
+    pub(crate) fn push<M: Machine>(
         &mut self,
         cx: &Context<'_>,
+        lender: Option<&mut M>,
         plan: &Plan,
         progress: &mut bool,
     ) -> io::Result<bool> {
         let mut io_cx = Context::from_waker(Self::io_waker(self.tracked, &self.readable, cx));
+        // Whether bytes are left to write after this round's write.
+        let mut unwritten = false;
         if self.output.is_sending() {
             // One transmit (the common case) skips building the slice array.
             let write = if self.output.transmits() == 1 {
@@ -144,15 +148,22 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
                 let n = self.output.slices(&mut slices);
                 self.io.poll_write_vectored(&mut io_cx, &slices[..n])
             };
-            match completed(write, progress)? {
-                Some(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Some(n) => self.output.advance_written(n),
-                None => {}
+            if let Some(n) = written(write, progress)? {
+                self.output.advance_written(n);
+            }
+            unwritten = self.output.is_sending();
+        } else if let Some(machine) = lender {
+            if let Some(lent) = machine.lend_transmit() {
+                if let Some(n) = written(self.io.poll_write(&mut io_cx, lent), progress)? {
+                    machine.advance_lent(n);
+                    self.output.wrote_lent();
+                }
+                unwritten = machine.lend_transmit().is_some();
             }
         }
         // A write that took everything is flushed in the same round. (`shutdown` and
         // `finished` hold only if nothing was being sent when the round began.)
-        if !self.output.is_sending() && self.output.needs_flush() {
+        if !unwritten && self.output.needs_flush() {
             if completed(self.io.poll_flush(&mut io_cx), progress)?.is_some() {
                 self.output.flushed();
             }
@@ -240,6 +251,15 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
     #[cfg(any(feature = "smol", feature = "tokio"))]
     pub(crate) fn unwritten(&self) -> usize {
         self.output.unwritten() + usize::from(self.output.needs_flush())
+    }
+}
+
+/// How many bytes a write took once it completed (see [`completed`]); a write that took
+/// nothing while bytes were offered is an error.
+fn written(write: Poll<io::Result<usize>>, progress: &mut bool) -> io::Result<Option<usize>> {
+    match completed(write, progress)? {
+        Some(0) => Err(io::ErrorKind::WriteZero.into()),
+        n => Ok(n),
     }
 }
 

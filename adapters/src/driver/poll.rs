@@ -161,7 +161,8 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         };
 
         // Without the lock: the transport.
-        if self.link.push(cx, &plan, &mut progress)? {
+        // The machine is not lent: its transmits were taken under the lock.
+        if self.link.push(cx, None::<&mut M>, &plan, &mut progress)? {
             return Ok(Round::Finished);
         }
         if let Some(n) = self.link.pull(cx, &plan, &mut progress)? {

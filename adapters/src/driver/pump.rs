@@ -238,6 +238,11 @@ impl Outbound {
         }
     }
 
+    /// Records that bytes the machine lent were written (they need a flush).
+    pub(crate) fn wrote_lent(&mut self) {
+        self.unflushed = true;
+    }
+
     /// Whether written bytes still need a transport flush.
     pub(crate) fn needs_flush(&self) -> bool {
         self.unflushed

@@ -101,6 +101,18 @@ impl Link {
     pub(crate) fn pull<M: Machine>(&mut self, sender: &mut M, now: Instant) -> bool {
         let mut moved = false;
         while self.in_flight < self.config.capacity {
+            // What the sender lends is taken as a driver writing in place takes it: up to
+            // a piece at a time, as far as the link has room (partial writes).
+            if let Some(lent) = sender.lend_transmit() {
+                let room = self.config.capacity - self.in_flight;
+                let n = lent.len().min(self.config.max_chunk).min(room);
+                let bytes = Bytes::copy_from_slice(&lent[..n]);
+                sender.advance_lent(n);
+                self.in_flight += n;
+                self.queue.push_back((now + self.config.latency, bytes));
+                moved = true;
+                continue;
+            }
             match sender.poll_transmit() {
                 Some(bytes) if bytes.is_empty() => continue,
                 Some(bytes) => {

@@ -895,6 +895,18 @@ impl Machine for Connection {
         self.out.next()
     }
 
+    /// Lends the frames waiting while they are one buffer: while no payload queued without
+    /// a copy (a server's, of 4 KiB or more, uncompressed) is among them.
+    #[inline]
+    fn lend_transmit(&self) -> Option<&[u8]> {
+        self.out.lend()
+    }
+
+    #[inline]
+    fn advance_lent(&mut self, n: usize) {
+        self.out.advance_lent(n);
+    }
+
     fn poll_event(&mut self) -> Option<Event> {
         if self.events.is_empty() {
             // The application is back for more: it has answered what it was given.

@@ -1,6 +1,7 @@
 //! [`Outgoing`]: the frames waiting for `poll_transmit`.
 //!
-//! Frames are written into one buffer, which `poll_transmit` hands out whole. A large
+//! Frames are written into one buffer, which `poll_transmit` hands out whole (or which a
+//! driver writing at once borrows with `lend_transmit`, sparing the hand-out). A large
 //! unmasked payload (a server's) is not copied: the buffer so far, with the payload's
 //! header at its end, is sealed off as one chunk and the payload's own `Bytes` follows it
 //! as the next, so that a driver that writes several transmits at once (vectored) sends
@@ -104,6 +105,23 @@ impl Outgoing {
             },
         };
         (!buf.is_empty()).then(|| buf.split().freeze())
+    }
+
+    /// Everything waiting, when it is one buffer (no shared payload is queued), to be
+    /// written in place.
+    pub(crate) fn lend(&self) -> Option<&[u8]> {
+        match self {
+            Outgoing::Buffered(buf) if !buf.is_empty() => Some(buf),
+            Outgoing::Chunked(chunked) if chunked.chunks.is_empty() && !chunked.buf.is_empty() => {
+                Some(&chunked.buf)
+            }
+            _ => None,
+        }
+    }
+
+    /// The first `n` bytes of what [`lend`](Outgoing::lend) lent were written.
+    pub(crate) fn advance_lent(&mut self, n: usize) {
+        bytes::Buf::advance(self.buf(), n);
     }
 
     /// Bytes of state kept on the heap besides the buffers (for the memory budget).

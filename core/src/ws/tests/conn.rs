@@ -142,6 +142,41 @@ fn a_servers_large_payloads_go_out_uncopied_and_in_order() {
 }
 
 #[test]
+fn frames_are_lent_in_place_until_a_payload_is_queued_uncopied() {
+    let mut server = open_server(Config::default());
+    let send = |server: &mut Connection, message: Message| {
+        server
+            .command(Instant::ZERO, Command::Send(message))
+            .unwrap();
+    };
+    assert_eq!(server.lend_transmit(), None, "nothing waits");
+    send(&mut server, Message::Text("hello".into()));
+    send(&mut server, Message::Binary(Bytes::from_static(b"ab")));
+    let frames = b"\x81\x05hello\x82\x02ab";
+    assert_eq!(server.lend_transmit(), Some(&frames[..]));
+    server.advance_lent(3); // a partial write
+    assert_eq!(server.lend_transmit(), Some(&frames[3..]));
+    assert_eq!(server.buffered_amount(), frames.len() - 3);
+    server.advance_lent(frames.len() - 3);
+    assert_eq!(server.lend_transmit(), None);
+    assert_eq!(server.buffered_amount(), 0);
+
+    // A payload queued without a copy is a chunk of its own: nothing is lent until the
+    // chunks were handed out, and then the buffer after them is.
+    let big = Bytes::from(vec![9u8; 5000]);
+    send(&mut server, Message::Text("x".into()));
+    send(&mut server, Message::Binary(big.clone()));
+    send(&mut server, Message::Text("y".into()));
+    assert_eq!(server.lend_transmit(), None);
+    let head = server.poll_transmit().unwrap();
+    assert_eq!(&head[..], b"\x81\x01x\x82\x7e\x13\x88");
+    assert_eq!(server.poll_transmit().unwrap().as_ptr(), big.as_ptr());
+    assert_eq!(server.lend_transmit(), Some(&b"\x81\x01y"[..]));
+    server.advance_lent(3);
+    assert_eq!(server.poll_transmit(), None);
+}
+
+#[test]
 fn fragments_with_interleaved_control_frames_reassemble() {
     let mut server = open_server(Config::default());
     let mut input = masked(Opcode::Text, false, "Hel".as_bytes());
