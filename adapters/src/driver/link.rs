@@ -20,23 +20,24 @@ use super::readiness::ReadReadiness;
 
 /// A transport, its timer, and what sits between them and a machine.
 #[derive(Debug)]
+#[repr(C)] // what every round reads first, so that a round touches few cache lines
 pub(crate) struct Link<T, Tm> {
-    io: T,
-    timer: Tm,
-    /// The deadline the timer is armed for.
-    armed: Option<Instant>,
-    /// Bytes read and not yet accepted; the transport's end.
-    input: Inbound,
-    /// Transmits taken from the machine and not yet written.
-    pub(crate) output: Outbound,
-    read_buf: ReadBuffer,
-    /// Whether the transport may have bytes, for a transport that does not track its own
-    /// readiness: reads wait for its wake after a `Pending`.
-    readable: ReadReadiness,
     /// The transport tracks its own readiness ([`Transport::tracks_readiness`], asked once).
     tracked: bool,
     /// The last read filled the whole buffer: more input is likely waiting.
     read_was_full: bool,
+    /// Transmits taken from the machine and not yet written.
+    pub(crate) output: Outbound,
+    /// Bytes read and not yet accepted; the transport's end.
+    input: Inbound,
+    read_buf: ReadBuffer,
+    io: T,
+    /// Whether the transport may have bytes, for a transport that does not track its own
+    /// readiness: reads wait for its wake after a `Pending`.
+    readable: ReadReadiness,
+    /// The deadline the timer is armed for.
+    armed: Option<Instant>,
+    timer: Tm,
 }
 
 /// What the machine half of a round decided for the transport half, from the machine's
