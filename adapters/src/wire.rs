@@ -63,6 +63,18 @@ impl<M> Wire<M> {
     pub fn inner_mut(&mut self) -> &mut M {
         &mut self.inner
     }
+
+    /// The machine inside when it meets the transport directly (no TLS): the bytes read
+    /// are its own input.
+    #[cfg(any(feature = "smol", feature = "tokio"))]
+    #[inline]
+    pub(crate) fn plain_mut(&mut self) -> Option<&mut M> {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return None;
+        }
+        Some(&mut self.inner)
+    }
 }
 
 /// Waits until the TLS handshake of `conn`'s machine (whose driver runs) is done; at once

@@ -369,6 +369,58 @@ async fn an_inline_server_echoes_a_message_before_failing_on_the_frame_after_it(
     );
 }
 
+/// A read that brings a message, a ping and two more messages: an inline server takes the
+/// first message straight out of the read (no event queue) and queues what follows, and
+/// the application still receives them in order, the pong going out as the ping is read
+/// (before the first echo, which the application writes later).
+#[tokio::test]
+async fn an_inline_server_keeps_the_order_of_one_reads_frames() {
+    // Masked with a zero mask, so payloads are plain.
+    let frame = |first: u8, payload: &[u8]| {
+        let mut frame = vec![first, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+        frame.extend_from_slice(payload);
+        frame
+    };
+    let read: Vec<u8> = [
+        frame(0x81, b"a"),
+        frame(0x89, b"p"),
+        frame(0x81, b"b"),
+        frame(0x82, b"c"),
+    ]
+    .concat();
+    // The close in a read of its own: one read after the messages would refuse their echoes.
+    let close = frame(0x88, &[0x03, 0xe8]);
+    let chunks = vec![UPGRADE_REQUEST.to_vec(), read, close];
+    let (peer, written) = ScriptedPeer::new(chunks, AtEnd::Eof);
+    let received = bounded("one read's frames", async {
+        let options = ServerOptions::default();
+        let mut socket = ws::tokio::accept_inline_on(peer, &options, accept_all)
+            .await
+            .unwrap();
+        let mut received = Vec::new();
+        while let Some(message) = socket.recv().await.unwrap() {
+            received.push(message.clone());
+            socket.send(message).await.unwrap();
+        }
+        received
+    })
+    .await;
+    let texts: Vec<&[u8]> = received.iter().map(|m| m.as_bytes()).collect();
+    assert_eq!(texts, [&b"a"[..], b"b", b"c"]);
+    let written = written.lock().unwrap().clone();
+    assert_eq!(
+        frames_after_head(&written),
+        [
+            &[0x8a, 1, b'p'][..],
+            &[0x81, 1, b'a'],
+            &[0x81, 1, b'b'],
+            &[0x82, 1, b'c'],
+            &[0x88, 2, 0x03, 0xe8],
+        ]
+        .concat(),
+    );
+}
+
 /// After `recv` reports the end, the close that a peer's fault called for has gone out: the
 /// fault is released when the application comes back for more, and that same `recv` writes
 /// the close, without waiting for another call, a drop or a flush.

@@ -146,7 +146,7 @@ fn read_loop<M: Machine>(
         let mut now = LazyNow::new(clock);
         match result {
             Ok([]) => input.on_eof(&mut state.machine, now.get()),
-            Ok(bytes) => input.feed(&mut state.machine, now.get(), bytes),
+            Ok(bytes) => input.feed(&mut state.machine, now.get(), bytes, M::handle_input),
             Err(error) if is_retry(&error) => continue,
             Err(error) => return Err(error),
         }

@@ -28,13 +28,25 @@ pub(crate) enum Step {
     Stopped,
 }
 
+/// How a round hands the bytes it read to the machine: a caller's own way of taking input,
+/// which ends in [`Machine::handle_input`] for whatever it does not take itself (an inline
+/// WebSocket takes a whole message out of the bytes at once). Returns how many bytes were
+/// accepted, as `handle_input` does.
+pub(crate) type Feed<'a, M> = &'a mut dyn FnMut(&mut M, Instant, &[u8]) -> usize;
+
 /// An [`InlineDriver`] with its transport and timer types erased, so that one socket type
 /// serves every runtime and transport.
 pub(crate) trait Inline<M>: Send {
-    /// Runs one round on `machine`. Without `read`, the round leaves the transport's read
-    /// side alone: a caller that only wants its sends written saves a read that would find
-    /// nothing (and, on tokio, a waker registration).
-    fn step(&mut self, machine: &mut M, cx: &mut Context<'_>, read: bool) -> Step;
+    /// Runs one round on `machine`, handing what it reads to `feed`. Without `read`, the
+    /// round leaves the transport's read side alone: a caller that only wants its sends
+    /// written saves a read that would find nothing (and, on tokio, a waker registration).
+    fn step(
+        &mut self,
+        machine: &mut M,
+        cx: &mut Context<'_>,
+        read: bool,
+        feed: Feed<'_, M>,
+    ) -> Step;
     /// The clock's reading now.
     fn now(&self) -> Instant;
     /// The time the last step gave the machine, if it read the clock: the latest time the
@@ -90,6 +102,7 @@ impl<T: Transport, Tm: Timer> InlineDriver<T, Tm> {
         machine: &mut M,
         cx: &mut Context<'_>,
         read: bool,
+        feed: Feed<'_, M>,
     ) -> io::Result<Step> {
         self.round_now = None;
         let link = &mut self.link;
@@ -105,7 +118,7 @@ impl<T: Transport, Tm: Timer> InlineDriver<T, Tm> {
             return Ok(Step::Stopped); // no more rounds: their time is of no use
         }
         if let Some(n) = link.pull(cx, &plan, &mut progress)? {
-            link.feed(machine, now.get(), n);
+            link.feed(machine, now.get(), n, feed);
         }
         self.round_now = now.read();
         if progress {
@@ -125,11 +138,17 @@ where
     T: Transport + Send,
     Tm: Timer + Send,
 {
-    fn step(&mut self, machine: &mut M, cx: &mut Context<'_>, read: bool) -> Step {
+    fn step(
+        &mut self,
+        machine: &mut M,
+        cx: &mut Context<'_>,
+        read: bool,
+        feed: Feed<'_, M>,
+    ) -> Step {
         if !matches!(self.state, State::Running) {
             return Step::Stopped;
         }
-        match self.round(machine, cx, read) {
+        match self.round(machine, cx, read, feed) {
             Ok(Step::Stopped) => {
                 self.state = State::Finished;
                 Step::Stopped

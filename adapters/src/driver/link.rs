@@ -217,13 +217,19 @@ impl<T: Transport, Tm: Timer> Link<T, Tm> {
     }
 
     /// Feeds the `n` bytes the last [`pull`](Link::pull) read to `machine` (`0`: the
-    /// transport's end).
+    /// transport's end) through `handle` (see [`Inbound::feed`]).
     #[inline(always)]
-    pub(crate) fn feed<M: Machine>(&mut self, machine: &mut M, now: Instant, n: usize) {
+    pub(crate) fn feed<M: Machine>(
+        &mut self,
+        machine: &mut M,
+        now: Instant,
+        n: usize,
+        handle: impl FnOnce(&mut M, Instant, &[u8]) -> usize,
+    ) {
         let bytes = self.read_buf.bytes(n);
         match n {
             0 => self.input.on_eof(machine, now),
-            _ => self.input.feed(machine, now, bytes),
+            _ => self.input.feed(machine, now, bytes, handle),
         }
     }
 

@@ -168,7 +168,8 @@ impl<M: Machine, T: Transport, Tm: Timer> Driver<M, T, Tm> {
         if let Some(n) = self.link.pull(cx, &plan, &mut progress)? {
             let mut state = self.conn.lock();
             let mut now = LazyNow::new(clock);
-            self.link.feed(&mut state.machine, now.get(), n);
+            self.link
+                .feed(&mut state.machine, now.get(), n, M::handle_input);
             state.relay_take_commands(&mut now);
             state.relay_publish();
             state.wake_events();

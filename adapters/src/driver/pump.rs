@@ -91,14 +91,21 @@ pub(crate) struct Inbound {
 }
 
 impl Inbound {
-    /// Offers freshly read bytes; keeps what the machine does not accept.
+    /// Offers freshly read bytes through `handle` (the machine's `handle_input`, or a
+    /// caller's way of taking input that ends in it); keeps what it does not accept.
     #[inline(always)]
-    pub(crate) fn feed<M: Machine>(&mut self, machine: &mut M, now: Instant, data: &[u8]) {
+    pub(crate) fn feed<M: Machine>(
+        &mut self,
+        machine: &mut M,
+        now: Instant,
+        data: &[u8],
+        handle: impl FnOnce(&mut M, Instant, &[u8]) -> usize,
+    ) {
         debug_assert!(
             self.is_drained(),
             "read more while bytes were still unaccepted"
         );
-        let accepted = machine.handle_input(now, data).min(data.len());
+        let accepted = handle(machine, now, data).min(data.len());
         if accepted < data.len() {
             self.unaccepted.clear();
             self.start = 0;
@@ -296,7 +303,7 @@ mod tests {
         let mut machine = small_inbound(4);
         let mut input = Inbound::default();
         assert!(input.wants_read(&machine));
-        input.feed(&mut machine, NOW, b"abcdefghij");
+        input.feed(&mut machine, NOW, b"abcdefghij", Duplex::handle_input);
         assert_eq!(input.unaccepted_len(), 6);
         assert!(
             !input.wants_read(&machine),

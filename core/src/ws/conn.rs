@@ -32,7 +32,9 @@ use crate::rng::Rng;
 use crate::time::{Instant, earliest};
 
 mod borrowed;
+mod owned;
 pub use borrowed::{InPlace, MessageRef};
+pub use owned::Owned;
 
 /// Bytes charged per queued event beyond its payload, so that a flood of empty control
 /// frames is bounded too.

@@ -64,7 +64,7 @@ mod utf8;
 
 pub use close::{CloseBuildError, CloseCode, ClosePayload, MAX_CLOSE_REASON_LEN};
 pub use config::{Config, DEFAULT_MAX_MESSAGE_SIZE};
-pub use conn::{Connection, InPlace, MessageRef};
+pub use conn::{Connection, InPlace, MessageRef, Owned};
 pub use decode::{HeaderDecoder, HeaderStatus, parse_header};
 pub use error::ProtocolError;
 pub use event::{CloseReason, Command, Event, Message, TimeoutKind, UsageError};

@@ -306,7 +306,7 @@ impl Receiver {
     /// [`whole_frame`](Receiver::whole_frame)): its payload is copied into the arena and
     /// split off.
     #[inline]
-    fn whole_message(
+    pub(crate) fn whole_message(
         &mut self,
         data: &[u8],
         config: &Config,

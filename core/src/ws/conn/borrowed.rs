@@ -79,12 +79,7 @@ impl Connection {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn read_in_place<'a>(&mut self, now: Instant, data: &'a mut [u8]) -> InPlace<'a> {
-        let ready = matches!(self.phase, Phase::Open)
-            && self.events.is_empty()
-            && self.close_received().is_none()
-            && !self.has_deferred_fault()
-            && self.wants_read();
-        let frame = match ready {
+        let frame = match self.receives_whole() {
             true => self.receiver.whole_frame(data, &self.config).ok().flatten(),
             false => None,
         };
@@ -110,6 +105,17 @@ impl Connection {
             consumed: frame.end,
             message,
         }
+    }
+
+    /// Whether a whole message at the start of the input may skip the event queue: the
+    /// connection is open, with no events queued (they keep their order), no close received
+    /// and no fault waiting, and it takes input.
+    pub(super) fn receives_whole(&self) -> bool {
+        matches!(self.phase, Phase::Open)
+            && self.events.is_empty()
+            && self.close_received().is_none()
+            && !self.has_deferred_fault()
+            && self.wants_read()
     }
 
     /// Sends a text message from a borrowed string: framed (and masked, for a client)

@@ -18,6 +18,8 @@ mod in_place;
 mod mask;
 mod memory;
 #[cfg(feature = "testing")]
+mod owned;
+#[cfg(feature = "testing")]
 mod streaming;
 mod utf8;
 
