@@ -1,6 +1,8 @@
 //! Arbitrary bytes from a peer, in arbitrary chunks and with time passing, into an open
 //! WebSocket connection (either role) whose application echoes every message: no panic,
-//! bounded buffers, and a finished connection stays finished.
+//! bounded buffers, and a finished connection stays finished. Input goes through
+//! `handle_input`, or as an inline socket feeds it (`read_owned`, whole messages taken
+//! straight out); output is handed out, or lent and written a half at a time.
 #![no_main]
 
 use std::time::Duration;
@@ -8,7 +10,7 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use wirestate_core::http::{Accept, ClientRequest, accept_key};
-use wirestate_core::ws::{Command, Config, Connection, Event};
+use wirestate_core::ws::{Command, Config, Connection, Event, Owned};
 use wirestate_core::{Instant, Machine, Rng};
 
 #[derive(Arbitrary, Debug)]
@@ -16,6 +18,8 @@ struct Input {
     client: bool,
     /// Streaming delivery with this piece size.
     piece_size: Option<u16>,
+    /// Feed with `read_owned` and write what is lent, as an inline socket does.
+    inline: bool,
     steps: Vec<(Vec<u8>, u16)>,
 }
 
@@ -52,6 +56,37 @@ fn open(client: bool, config: Config) -> Connection {
     }
 }
 
+/// Feeds `bytes` as an inline socket does: each whole message taken straight out is echoed
+/// at once; the rest goes the general way. Returns how many bytes were taken.
+fn feed_owned(conn: &mut Connection, now: Instant, bytes: &[u8]) -> usize {
+    let mut pos = 0;
+    while pos < bytes.len() {
+        match conn.read_owned(now, &bytes[pos..]) {
+            Owned::Message { consumed, message } => {
+                assert!(consumed > 0 && consumed <= bytes.len() - pos);
+                assert!(message.len() <= LIMIT);
+                pos += consumed;
+                let _ = conn.command(now, Command::Send(message));
+            }
+            Owned::Fed(taken) => return pos + taken,
+        }
+    }
+    pos
+}
+
+/// Takes everything waiting to be written: lent bytes a half at a time, or handed out.
+fn drain(conn: &mut Connection, lend: bool) {
+    loop {
+        if let Some(lent) = conn.lend_transmit().filter(|_| lend) {
+            assert!(!lent.is_empty());
+            let half = lent.len().div_ceil(2);
+            conn.advance_lent(half);
+        } else if conn.poll_transmit().is_none() {
+            break;
+        }
+    }
+}
+
 fuzz_target!(|input: Input| {
     let config = Config {
         max_message_size: LIMIT,
@@ -67,7 +102,10 @@ fuzz_target!(|input: Input| {
         now += Duration::from_millis(u64::from(millis));
         conn.handle_timeout(now);
         if conn.wants_read() {
-            let taken = conn.handle_input(now, &bytes);
+            let taken = match input.inline {
+                true => feed_owned(&mut conn, now, &bytes),
+                false => conn.handle_input(now, &bytes),
+            };
             assert!(taken <= bytes.len());
         }
         while let Some(event) = conn.poll_event() {
@@ -88,7 +126,8 @@ fuzz_target!(|input: Input| {
         }
         // What waits to be sent stays within a few messages' worth.
         assert!(conn.buffered_amount() <= 4 * LIMIT + (1 << 20));
-        while conn.poll_transmit().is_some() {}
+        drain(&mut conn, input.inline);
+        assert_eq!(conn.buffered_amount(), 0);
         if finished {
             assert!(conn.is_finished() || conn.is_transmit_closed());
         }
