@@ -25,6 +25,8 @@
 //! - **Bytes in** with [`Machine::handle_input`], which returns how many bytes it accepted:
 //!   accepting fewer is backpressure. [`Machine::handle_eof`] reports the transport's end.
 //! - **Bytes out** with [`Machine::poll_transmit`]; **events** with [`Machine::poll_event`].
+//!   A driver that writes at once may instead write what [`Machine::lend_transmit`] lends
+//!   in place and report it with [`Machine::advance_lent`] (the WebSocket machine lends).
 //! - **Commands** carry application intents and fail only for local misuse. Bad bytes from
 //!   a peer are never an `Err`: the machine sends the protocol's answer (close code, ERROR
 //!   frame, HTTP status) and reports what happened as an event.
