@@ -74,6 +74,43 @@ pub(super) fn close_frame(code: CloseCode) -> Vec<u8> {
     vec![0x88, 0x02, hi, lo]
 }
 
+/// A text message ("question") and, behind it, a frame that breaks the protocol (a stray
+/// continuation); returns the frames and where the message's ends.
+pub(super) fn question_then_fault() -> (Vec<u8>, usize) {
+    let mut wire = masked(Opcode::Text, true, b"question");
+    let first = wire.len();
+    wire.extend(masked(Opcode::Continuation, true, b"stray"));
+    (wire, first)
+}
+
+/// The fault behind the question waits until the application has answered and comes back
+/// for events: then the answer goes out before the close.
+pub(super) fn assert_answered_before_the_close(server: &mut Connection) {
+    assert!(transmitted(server).is_empty(), "the fault waits");
+    server.send_text(Instant::ZERO, "answer").unwrap();
+    assert_eq!(
+        events(server),
+        [Event::Closed(CloseReason::Protocol(
+            ProtocolError::UnexpectedContinuation
+        ))]
+    );
+    let mut expected = vec![0x81, 6];
+    expected.extend(b"answer");
+    expected.extend(close_frame(CloseCode::PROTOCOL_ERROR));
+    assert_eq!(transmitted(server), expected);
+}
+
+/// The server failed on invalid UTF-8: its 1007 close went out and the end was reported.
+pub(super) fn assert_failed_on_invalid_utf8(server: &mut Connection) {
+    assert_eq!(transmitted(server), close_frame(CloseCode::INVALID_PAYLOAD));
+    assert_eq!(
+        events(server),
+        [Event::Closed(CloseReason::Protocol(
+            ProtocolError::InvalidUtf8
+        ))]
+    );
+}
+
 #[test]
 fn messages_both_ways_whole_and_byte_by_byte() {
     for link in [

@@ -3,14 +3,14 @@
 
 use alloc::vec::Vec;
 
-use super::conn::{close_frame, events, masked, open_pair, open_server, transmitted};
+use super::conn::{
+    assert_answered_before_the_close, assert_failed_on_invalid_utf8, events, masked, open_pair,
+    open_server, question_then_fault,
+};
 use crate::Machine;
 use crate::testing::LinkConfig;
 use crate::time::Instant;
-use crate::ws::{
-    CloseCode, CloseReason, Config, Event, InPlace, Message, MessageRef, Opcode, ProtocolError,
-    UsageError,
-};
+use crate::ws::{CloseCode, Config, Event, InPlace, Message, MessageRef, Opcode, UsageError};
 
 const NOW: Instant = Instant::ZERO;
 
@@ -125,24 +125,13 @@ fn invalid_utf8_in_place_fails_with_1007() {
     let mut wire = masked(Opcode::Text, true, &[b'o', b'k', 0xc0, 0x80]);
     let len = wire.len();
     assert_eq!(server.read_in_place(NOW, &mut wire), InPlace::Fed(len));
-    assert_eq!(
-        transmitted(&mut server),
-        close_frame(CloseCode::INVALID_PAYLOAD)
-    );
-    assert_eq!(
-        events(&mut server),
-        [Event::Closed(CloseReason::Protocol(
-            ProtocolError::InvalidUtf8
-        ))]
-    );
+    assert_failed_on_invalid_utf8(&mut server);
 }
 
 #[test]
 fn a_fault_after_an_in_place_message_waits_for_the_answer() {
     let mut server = open_server(Config::default());
-    let mut wire = masked(Opcode::Text, true, b"question");
-    let first = wire.len();
-    wire.extend(masked(Opcode::Continuation, true, b"stray")); // a protocol error
+    let (mut wire, first) = question_then_fault();
     assert!(matches!(
         server.read_in_place(NOW, &mut wire[..first]),
         InPlace::Message {
@@ -155,19 +144,7 @@ fn a_fault_after_an_in_place_message_waits_for_the_answer() {
         server.read_in_place(NOW, &mut wire[first..]),
         InPlace::Fed(rest)
     );
-    assert!(transmitted(&mut server).is_empty(), "the fault waits");
-    server.send_text(NOW, "answer").unwrap();
-    // Coming back for events acts on the fault: the answer goes out before the close.
-    assert_eq!(
-        events(&mut server),
-        [Event::Closed(CloseReason::Protocol(
-            ProtocolError::UnexpectedContinuation
-        ))]
-    );
-    let mut expected = alloc::vec![0x81, 6];
-    expected.extend(b"answer");
-    expected.extend(close_frame(CloseCode::PROTOCOL_ERROR));
-    assert_eq!(transmitted(&mut server), expected);
+    assert_answered_before_the_close(&mut server);
 }
 
 #[test]

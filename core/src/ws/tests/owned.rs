@@ -3,12 +3,13 @@
 
 use alloc::vec::Vec;
 
-use super::conn::{close_frame, events, masked, open_server, transmitted};
+use super::conn::{
+    assert_answered_before_the_close, assert_failed_on_invalid_utf8, events, masked, open_server,
+    question_then_fault, transmitted,
+};
 use crate::Machine;
 use crate::time::Instant;
-use crate::ws::{
-    CloseCode, CloseReason, Config, Connection, Event, Message, Opcode, Owned, ProtocolError,
-};
+use crate::ws::{Config, Connection, Event, Message, Opcode, Owned};
 
 const NOW: Instant = Instant::ZERO;
 
@@ -78,41 +79,18 @@ fn invalid_utf8_fails_with_1007() {
     let mut server = open_server(Config::default());
     let wire = masked(Opcode::Text, true, &[b'o', b'k', 0xc0, 0x80]);
     assert_eq!(server.read_owned(NOW, &wire), Owned::Fed(wire.len()));
-    assert_eq!(
-        transmitted(&mut server),
-        close_frame(CloseCode::INVALID_PAYLOAD)
-    );
-    assert_eq!(
-        events(&mut server),
-        [Event::Closed(CloseReason::Protocol(
-            ProtocolError::InvalidUtf8
-        ))]
-    );
+    assert_failed_on_invalid_utf8(&mut server);
 }
 
 #[test]
 fn a_fault_after_an_owned_message_waits_for_the_answer() {
     let mut server = open_server(Config::default());
-    let mut wire = masked(Opcode::Text, true, b"question");
-    let first = wire.len();
-    wire.extend(masked(Opcode::Continuation, true, b"stray")); // a protocol error
+    let (wire, first) = question_then_fault();
     let Owned::Message { consumed, message } = server.read_owned(NOW, &wire) else {
         panic!("a whole message first");
     };
     assert_eq!((consumed, message), (first, Message::from("question")));
     let rest = wire.len() - first;
     assert_eq!(server.read_owned(NOW, &wire[first..]), Owned::Fed(rest));
-    assert!(transmitted(&mut server).is_empty(), "the fault waits");
-    server.send_text(NOW, "answer").unwrap();
-    // Coming back for events acts on the fault: the answer goes out before the close.
-    assert_eq!(
-        events(&mut server),
-        [Event::Closed(CloseReason::Protocol(
-            ProtocolError::UnexpectedContinuation
-        ))]
-    );
-    let mut expected = alloc::vec![0x81, 6];
-    expected.extend(b"answer");
-    expected.extend(close_frame(CloseCode::PROTOCOL_ERROR));
-    assert_eq!(transmitted(&mut server), expected);
+    assert_answered_before_the_close(&mut server);
 }
