@@ -176,7 +176,8 @@ impl<M: Machine> Machine for Wire<M> {
 
     #[inline]
     fn advance_lent(&mut self, n: usize) {
-        self.inner.advance_lent(n);
+        through!(self, _tls => debug_assert_eq!(n, 0, "nothing is lent under TLS"),
+            self.inner.advance_lent(n))
     }
 
     #[inline]
