@@ -276,7 +276,7 @@ impl InlineWebSocket {
                 if matches!(event, Event::Closed(_)) {
                     // The end may have queued a close frame (a fault this very look released):
                     // write it now, as a round would, not whenever the socket is next used.
-                    self.write_now(cx);
+                    self.step_while_progress(cx, false);
                 }
                 return Poll::Ready(Some(event));
             }
@@ -302,10 +302,11 @@ impl InlineWebSocket {
         yield_now(cx)
     }
 
-    /// Writes what the transport takes now, without reading.
-    fn write_now(&mut self, cx: &mut Context<'_>) {
+    /// Runs rounds (reading only if `read`) as long as they make progress, a poll's worth
+    /// at most: what the transport takes now goes out, without waiting.
+    fn step_while_progress(&mut self, cx: &mut Context<'_>, read: bool) {
         for _ in 0..ROUNDS_PER_POLL {
-            if self.step(cx, false) != Step::Progress {
+            if self.step(cx, read) != Step::Progress {
                 break;
             }
         }
@@ -465,11 +466,6 @@ impl Drop for InlineWebSocket {
             code: CloseCode::GOING_AWAY,
             reason: String::new(),
         });
-        let mut cx = Context::from_waker(Waker::noop());
-        for _ in 0..ROUNDS_PER_POLL {
-            if self.step(&mut cx, true) != Step::Progress {
-                break;
-            }
-        }
+        self.step_while_progress(&mut Context::from_waker(Waker::noop()), true);
     }
 }
