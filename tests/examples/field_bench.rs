@@ -1,6 +1,8 @@
 //! WebSocket echo servers against the field, in one command: wirestate on smol and on
 //! tokio, tokio-tungstenite and fastwebsockets, each started in turn as a child process
-//! (`field_echo_server`, built here with the same profile) and loaded on loopback.
+//! (`field_echo_server`, built here with the same profile) and loaded on loopback. A
+//! last row, `floor`, is no WebSocket server but the least a tokio server can do per echo
+//! (`wirestate_tests::raw_ws_floor`): what the runtime and the kernel cost on the machine.
 //!
 //! `cargo run --release -p wirestate-tests --example field_bench [-- --svg PATH --md PATH]`
 //! (`BENCH_QUICK=1`: short runs; `FIELD_SECONDS=N`: seconds per run; `FIELD_SYSCALLS=0`:
@@ -51,13 +53,17 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 use wirestate_tests::arg;
 use wirestate_tests::raw_ws_client::{Frames, RawSocket, check_echo};
 
-const SERVERS: [&str; 5] = [
+const SERVERS: [&str; 6] = [
     "wirestate-smol",
     "wirestate-tokio",
     "wirestate-tokio-inline",
     "tokio-tungstenite",
     "fastwebsockets",
+    FLOOR,
 ];
+/// Not a WebSocket server: the least a tokio server can do per echo of the raw client
+/// (`wirestate_tests::raw_ws_floor`), to show what the runtime and the kernel cost here.
+const FLOOR: &str = "floor";
 const PEERS: [&str; 2] = ["tokio-tungstenite", "fastwebsockets"];
 /// (message size, connections), as issue 7 asks.
 const SIZES: [(usize, usize); 3] = [(20, 100), (1024, 10), (16 * 1024, 10)];
@@ -159,6 +165,8 @@ fn main() {
             for name in SERVERS
                 .into_iter()
                 .filter(|name| only("FIELD_SERVERS", name))
+                // The floor answers only the raw client's fixed upgrade request.
+                .filter(|&name| name != FLOOR || client == Client::Raw)
             {
                 let outcome = match run_one(
                     &runtime,
@@ -628,7 +636,9 @@ fn markdown(results: &[Case], seconds: f64, perf: bool, client: Client) -> Strin
          harness process, on the same machine ({} CPUs), {seconds} s per \
          run, binary messages. CPU is the server's (all threads) per echoed message; \
          syscalls are the server's read-like and write-like ones per message{}; client CPU \
-         is the load generator's share of one core.\n",
+         is the load generator's share of one core. `floor` is not a WebSocket server but \
+         the least a tokio server can do per echo of this load (parse, unmask, write; no \
+         checks): what the runtime and the kernel cost on this machine.\n",
         client.describe(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         if perf { "" } else { " (not counted: no perf)" }
@@ -674,7 +684,9 @@ fn markdown(results: &[Case], seconds: f64, perf: bool, client: Client) -> Strin
 
 /// A grouped bar chart of messages per second: one group per case, one bar per server.
 fn chart(results: &[Case]) -> String {
-    const COLORS: [&str; 5] = ["#1f77b4", "#2ca02c", "#17becf", "#ff7f0e", "#d62728"];
+    const COLORS: [&str; 6] = [
+        "#1f77b4", "#2ca02c", "#17becf", "#ff7f0e", "#d62728", "#9e9e9e",
+    ];
     let (left, top, plot_h, bar_w, gap) = (70.0, 40.0, 300.0, 22.0, 30.0);
     let group_w = bar_w * SERVERS.len() as f64 + gap;
     let width = left + group_w * results.len() as f64 + 20.0;

@@ -1,9 +1,11 @@
-//! A WebSocket echo server in one of four implementations, for comparing wirestate with
+//! A WebSocket echo server in one of five implementations, for comparing wirestate with
 //! the field (see `field_bench`): every text and binary message is sent back as it came.
+//! A sixth, `floor`, is no WebSocket server but the least a tokio server can do per echo
+//! of the harness's raw load client (`wirestate_tests::raw_ws_floor`).
 //! Prints `listening on HOST:PORT` once ready; runs until killed.
 //!
 //! `cargo run --release -p wirestate-tests --example field_echo_server --
-//!  --impl wirestate-smol|wirestate-tokio|wirestate-tokio-inline|tokio-tungstenite|fastwebsockets --listen 127.0.0.1:0`
+//!  --impl wirestate-smol|wirestate-tokio|wirestate-tokio-inline|tokio-tungstenite|fastwebsockets|floor --listen 127.0.0.1:0`
 //!
 //! Every server runs on one executor thread so that the comparison is per core: the tokio
 //! ones on a multi-thread runtime with one worker, wirestate on smol on smol's global
@@ -40,6 +42,7 @@ fn main() -> io::Result<()> {
         "wirestate-tokio-inline" => wirestate_tokio_inline(listener),
         "tokio-tungstenite" => tokio_tungstenite(listener),
         "fastwebsockets" => fastwebsockets(listener),
+        "floor" => floor(listener),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unknown --impl {other}"),
@@ -184,6 +187,21 @@ fn fastwebsockets(listener: TcpListener) -> io::Result<()> {
                     .with_upgrades()
                     .await;
             });
+        }
+    })
+}
+
+/// The harness's floor (`wirestate_tests::raw_ws_floor`): not a WebSocket server, the least
+/// a tokio server can do per echo of the raw load client.
+fn floor(listener: TcpListener) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let runtime = tokio_runtime()?;
+    announce(&listener)?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            tokio::spawn(wirestate_tests::raw_ws_floor::serve(stream));
         }
     })
 }

@@ -5,7 +5,7 @@
 //! [`Duplex`](wirestate_core::chan::Duplex) ([`app`]), written once against the [`app::Wait`]
 //! trait that each driver test implements for its runtime, a test-only machine with
 //! timers ([`ticker`]), certificates made in the test for TLS ([`pki`]), and the field
-//! harness's load client ([`raw_ws_client`]).
+//! harness's load client ([`raw_ws_client`]) and its floor server ([`raw_ws_floor`]).
 
 #![warn(missing_docs)]
 
@@ -15,6 +15,7 @@ pub mod app;
 pub mod peers;
 pub mod pki;
 pub mod raw_ws_client;
+pub mod raw_ws_floor;
 pub mod rsocket_peer;
 pub mod ticker;
 pub mod ws_peers;

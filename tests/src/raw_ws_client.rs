@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 
 /// The RFC 6455 §1.3 sample key and its accept value.
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+pub(crate) const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
 /// The masking key of every frame (any value is valid; the server must unmask).
 const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -78,7 +78,7 @@ impl Frames {
     }
 
     /// Appends the frame of message `seq` to `out`.
-    fn push(&self, seq: u64, out: &mut Vec<u8>) {
+    pub(crate) fn push(&self, seq: u64, out: &mut Vec<u8>) {
         let at = out.len() + self.payload_at;
         out.extend_from_slice(&self.frame);
         let n = self.template.len().min(SEQ_BYTES);
@@ -112,7 +112,7 @@ pub fn check_echo(template: &[u8], seq: u64, payload: &[u8]) -> Result<(), Strin
 
 /// A server frame at the start of `bytes`: its opcode, and where its payload lies, once
 /// all of it is there.
-fn server_frame(bytes: &[u8]) -> Result<Option<(u8, std::ops::Range<usize>)>, String> {
+pub(crate) fn server_frame(bytes: &[u8]) -> Result<Option<(u8, std::ops::Range<usize>)>, String> {
     let [first, second, ..] = *bytes else {
         return Ok(None);
     };
