@@ -125,7 +125,7 @@ impl Outgoing {
     }
 
     /// Bytes of state kept on the heap besides the buffers (for the memory budget).
-    #[cfg(all(test, feature = "testing"))]
+    #[cfg(test)]
     pub(crate) fn boxed_state(&self) -> usize {
         match self {
             Outgoing::Buffered(_) => 0,
