@@ -136,6 +136,7 @@
 extern crate alloc;
 
 pub mod chan;
+mod copy;
 pub mod http;
 mod machine;
 pub mod rng;

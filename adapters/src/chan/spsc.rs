@@ -420,7 +420,7 @@ impl ByteSink for RingWriter {
         copy_bytes(first, a);
         if !b.is_empty() {
             // Only when the free space wraps: skipping it saves a memcpy call.
-            second.copy_from_slice(b);
+            copy_bytes(second, b);
         }
         self.wrote(n);
         Ok(n)
@@ -569,7 +569,7 @@ impl ByteSource for RingReader {
         copy_bytes(front, a);
         if !b.is_empty() {
             // Only when the bytes wrap: skipping it saves a memcpy call.
-            back.copy_from_slice(b);
+            copy_bytes(back, b);
         }
         self.release(n);
         Ok(n)

@@ -175,7 +175,7 @@ fn copy_front(a: &[u8], b: &[u8], dst: &mut [u8]) {
     let rest = dst.len() - first;
     if rest > 0 {
         // Only when the ring wraps: skipping it saves a memcpy call on small reads.
-        dst[first..].copy_from_slice(&b[..rest]);
+        copy_bytes(&mut dst[first..], &b[..rest]);
     }
 }
 
@@ -217,7 +217,7 @@ pub trait ByteSink {
         let b = second.len().min(data.len() - a);
         if b > 0 {
             // Only when the free space wraps: skipping it saves a memcpy call.
-            second[..b].copy_from_slice(&data[a..a + b]);
+            copy_bytes(&mut second[..b], &data[a..a + b]);
         }
         if a + b == 0 && !data.is_empty() {
             return Err(ChannelError::Blocked);
@@ -314,7 +314,8 @@ impl<S: ByteSource> TypedRead for S {}
 impl<S: ByteSink> TypedWrite for S {}
 
 /// Copies `src` into `dst` (equal lengths), like `copy_from_slice`. Typed values and small
-/// frames are a few bytes: for those, fixed-size moves beat a call into `memcpy`. Public for
+/// frames are a few bytes: for those, fixed-size moves beat a call into `memcpy`; a large
+/// copy stays off a slow path of some `memcpy`s (see `copy.rs`). Public for
 /// channel implementations outside this crate (the adapters' lock-free ring).
 ///
 /// # Panics
@@ -340,6 +341,6 @@ pub fn copy_bytes(dst: &mut [u8], src: &[u8]) {
             dst[..8].copy_from_slice(&src[..8]);
             dst[n - 8..].copy_from_slice(&src[n - 8..]);
         }
-        _ => dst.copy_from_slice(src),
+        _ => crate::copy::copy(dst, src),
     }
 }

@@ -20,6 +20,7 @@ use super::opcode::Opcode;
 use super::rules::FrameRules;
 use super::text::Text;
 use super::utf8::Utf8Validator;
+use crate::copy;
 
 /// A complete unit the connection acts on.
 #[derive(Debug)]
@@ -316,7 +317,7 @@ impl Receiver {
         };
         let payload = &data[frame.start..frame.end];
         self.reserve_for(payload.len() as u64, config);
-        self.arena.extend_from_slice(payload);
+        copy::extend(&mut self.arena, payload);
         if !frame.unmask_and_check(&mut self.arena) {
             return Err(ProtocolError::InvalidUtf8);
         }
@@ -446,7 +447,7 @@ impl Receiver {
                 // arrives in reads of its own, and pieces are taken between them.
                 self.arena.reserve(chunk.len(), piece + 3 + chunk.len());
             }
-            self.arena.extend_from_slice(chunk);
+            copy::extend(&mut self.arena, chunk);
             if let Some(key) = frame.header.mask {
                 apply_mask(&mut self.arena[start..], key, offset);
             }

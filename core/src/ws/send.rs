@@ -1,6 +1,8 @@
 //! Writing frames: headers, payload copies and client masking, batched in one buffer.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
+
+use crate::copy;
 
 use super::frame::FrameHeader;
 use super::mask::apply_mask;
@@ -43,7 +45,7 @@ fn put(out: &mut BytesMut, mut header: FrameHeader, payload: &[u8], mask: Option
     out.reserve(header.encoded_len() + payload.len());
     header.encode(out);
     let start = out.len();
-    out.put_slice(payload);
+    copy::extend(out, payload);
     if let Some(key) = mask {
         apply_mask(&mut out[start..], key, 0);
     }
