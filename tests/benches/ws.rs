@@ -473,8 +473,8 @@ fn spread(mut ns: Vec<f64>) -> (f64, f64, usize) {
 
 /// A masked 16 KiB frame received from each of the 4096 offsets of a page: the copy into
 /// the receive buffer meets every distance between source and destination, among them
-/// the few at which glibc's `memcpy` (before 2.40, with fast `rep movsb`) runs about thirty
-/// times slower. A plain copy (`extend_from_slice` into a reused buffer, then unmasking, as
+/// the few at which glibc's `memcpy` runs about thirty times slower on AMD Zen 3 and later
+/// (its `rep movsb` path; see `core/src/copy.rs`). A plain copy (`extend_from_slice` into a reused buffer, then unmasking, as
 /// a copying decoder does) shows the effect; wirestate's receive copies at such a distance
 /// in pieces.
 fn report_page_distances() {
