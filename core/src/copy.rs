@@ -3,10 +3,11 @@
 //! From about 2.5 KiB on, glibc's `memcpy` copies with `rep movsb` on CPUs that announce a
 //! fast one, and on AMD Zen 3 and later (EPYC here, with glibc 2.36) that instruction
 //! slows down about thirty times when the destination lies 1 to 15 bytes past the source
-//! modulo the 4 KiB page: a 16 KiB copy then takes about 7 µs instead of 0.2. Buffers of received frames hit that distance
-//! often, since header lengths shift payloads by a few bytes against where they land. A
-//! copy at such a distance goes in pieces below the `rep movsb` threshold, which the
-//! library copies with vector moves at full speed; every other copy is one `memcpy`.
+//! modulo the 4 KiB page: a 16 KiB copy then takes about 7 µs instead of 0.2. Buffers of
+//! received frames hit that distance often, since header lengths shift payloads by a few
+//! bytes against where they land. A copy at such a distance goes in pieces below the
+//! `rep movsb` threshold, which the library copies with vector moves at full speed; every
+//! other copy is one `memcpy`.
 
 use bytes::BytesMut;
 
