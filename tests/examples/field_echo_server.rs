@@ -15,6 +15,7 @@
 //! nothing ready); fastwebsockets upgrades through hyper and echoes frames through a
 //! `FragmentCollector`. No permessage-deflate anywhere.
 
+use std::future::Future;
 use std::io::{self, Write};
 use std::net::TcpListener;
 use wirestate_tests::arg;
@@ -25,12 +26,27 @@ fn announce(listener: &TcpListener) -> io::Result<()> {
     out.flush()
 }
 
-/// A multi-thread tokio runtime with one worker: the same for every tokio server.
-fn tokio_runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Serves every connection with a task of `serve`'s, on a multi-thread tokio runtime with
+/// one worker: the same for every tokio server.
+fn serve_tokio<S, F>(listener: TcpListener, mut serve: S) -> io::Result<()>
+where
+    S: FnMut(tokio::net::TcpStream) -> F,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
-        .build()
+        .build()?;
+    announce(&listener)?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            tokio::spawn(serve(stream));
+        }
+    })
 }
 
 fn main() -> io::Result<()> {
@@ -77,16 +93,9 @@ fn wirestate_smol(listener: TcpListener) -> io::Result<()> {
 fn wirestate_tokio(listener: TcpListener) -> io::Result<()> {
     use wirestate::ws::{self, ServerOptions};
     let options = ServerOptions::default();
-    listener.set_nonblocking(true)?;
-    let runtime = tokio_runtime()?;
-    announce(&listener)?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        loop {
-            let (stream, _) = listener.accept().await?;
-            let options = options.clone();
-            tokio::spawn(async move { echo(ws::tokio::accept(stream, &options).await?).await });
-        }
+    serve_tokio(listener, move |stream| {
+        let options = options.clone();
+        async move { echo(ws::tokio::accept(stream, &options).await?).await }
     })
 }
 
@@ -96,47 +105,31 @@ fn wirestate_tokio_inline(listener: TcpListener) -> io::Result<()> {
     use wirestate::core::ws::CloseCode;
     use wirestate::ws::{self, ServerOptions, accept_all};
     let options = ServerOptions::default();
-    listener.set_nonblocking(true)?;
-    let runtime = tokio_runtime()?;
-    announce(&listener)?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        loop {
-            let (stream, _) = listener.accept().await?;
-            let options = options.clone();
-            tokio::spawn(async move {
-                let mut socket = ws::tokio::accept_inline(stream, &options, accept_all).await?;
-                while let Some(message) = socket.recv().await? {
-                    socket.send(message).await?;
-                }
-                socket.close(CloseCode::NORMAL, "").await
-            });
+    serve_tokio(listener, move |stream| {
+        let options = options.clone();
+        async move {
+            let mut socket = ws::tokio::accept_inline(stream, &options, accept_all).await?;
+            while let Some(message) = socket.recv().await? {
+                socket.send(message).await?;
+            }
+            socket.close(CloseCode::NORMAL, "").await
         }
     })
 }
 
 fn tokio_tungstenite(listener: TcpListener) -> io::Result<()> {
     use futures_util::{StreamExt, TryStreamExt, future};
-    listener.set_nonblocking(true)?;
-    let runtime = tokio_runtime()?;
-    announce(&listener)?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        loop {
-            let (stream, _) = listener.accept().await?;
-            stream.set_nodelay(true)?;
-            tokio::spawn(async move {
-                // As in tokio-tungstenite's echo-server example.
-                let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
-                    return;
-                };
-                let (write, read) = socket.split();
-                let _ = read
-                    .try_filter(|message| future::ready(message.is_text() || message.is_binary()))
-                    .forward(write)
-                    .await;
-            });
-        }
+    serve_tokio(listener, |stream| async move {
+        let _ = stream.set_nodelay(true);
+        // As in tokio-tungstenite's echo-server example.
+        let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
+            return;
+        };
+        let (write, read) = socket.split();
+        let _ = read
+            .try_filter(|message| future::ready(message.is_text() || message.is_binary()))
+            .forward(write)
+            .await;
     })
 }
 
@@ -172,36 +165,18 @@ fn fastwebsockets(listener: TcpListener) -> io::Result<()> {
         Ok(response)
     }
 
-    listener.set_nonblocking(true)?;
-    let runtime = tokio_runtime()?;
-    announce(&listener)?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        loop {
-            let (stream, _) = listener.accept().await?;
-            stream.set_nodelay(true)?;
-            tokio::spawn(async move {
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = http1::Builder::new()
-                    .serve_connection(io, service_fn(server_upgrade))
-                    .with_upgrades()
-                    .await;
-            });
-        }
+    serve_tokio(listener, |stream| async move {
+        let _ = stream.set_nodelay(true);
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let _ = http1::Builder::new()
+            .serve_connection(io, service_fn(server_upgrade))
+            .with_upgrades()
+            .await;
     })
 }
 
 /// The harness's floor (`wirestate_tests::raw_ws_floor`): not a WebSocket server, the least
 /// a tokio server can do per echo of the raw load client.
 fn floor(listener: TcpListener) -> io::Result<()> {
-    listener.set_nonblocking(true)?;
-    let runtime = tokio_runtime()?;
-    announce(&listener)?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        loop {
-            let (stream, _) = listener.accept().await?;
-            tokio::spawn(wirestate_tests::raw_ws_floor::serve(stream));
-        }
-    })
+    serve_tokio(listener, wirestate_tests::raw_ws_floor::serve)
 }
