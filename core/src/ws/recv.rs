@@ -4,7 +4,7 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::arena::Arena;
 use super::close::{CloseCode, ClosePayload};
@@ -15,7 +15,7 @@ use super::deflate::{InflateError, Inflater, TAIL};
 use super::error::ProtocolError;
 use super::event::Message;
 use super::frame::FrameHeader;
-use super::mask::{apply_mask, unmask_is_ascii};
+use super::mask::{apply_mask, extend_unmasked, unmask_is_ascii};
 use super::opcode::Opcode;
 use super::rules::FrameRules;
 use super::text::Text;
@@ -64,6 +64,17 @@ impl WholeFrame {
             None => self.text && payload.is_ascii(),
         };
         !self.text || ascii || core::str::from_utf8(payload).is_ok()
+    }
+
+    /// Appends the frame's `payload`, unmasked, to `dst` and checks it as
+    /// [`unmask_and_check`](Self::unmask_and_check) does.
+    pub(crate) fn copy_and_check(&self, dst: &mut BytesMut, payload: &[u8]) -> bool {
+        let start = dst.len();
+        match self.mask {
+            Some(key) => extend_unmasked(dst, payload, key, 0),
+            None => copy::extend(dst, payload),
+        }
+        !self.text || core::str::from_utf8(&dst[start..]).is_ok()
     }
 }
 
@@ -317,8 +328,7 @@ impl Receiver {
         };
         let payload = &data[frame.start..frame.end];
         self.reserve_for(payload.len() as u64, config);
-        copy::extend(&mut self.arena, payload);
-        if !frame.unmask_and_check(&mut self.arena) {
+        if !frame.copy_and_check(&mut self.arena, payload) {
             return Err(ProtocolError::InvalidUtf8);
         }
         let payload = self.arena.take();
@@ -447,9 +457,9 @@ impl Receiver {
                 // arrives in reads of its own, and pieces are taken between them.
                 self.arena.reserve(chunk.len(), piece + 3 + chunk.len());
             }
-            copy::extend(&mut self.arena, chunk);
-            if let Some(key) = frame.header.mask {
-                apply_mask(&mut self.arena[start..], key, offset);
+            match frame.header.mask {
+                Some(key) => extend_unmasked(&mut self.arena, chunk, key, offset),
+                None => copy::extend(&mut self.arena, chunk),
             }
             if message.text {
                 // Fail fast: invalid UTF-8 is reported at the first bad byte (RFC 6455 §8.1).

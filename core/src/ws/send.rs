@@ -5,7 +5,7 @@ use bytes::BytesMut;
 use crate::copy;
 
 use super::frame::FrameHeader;
-use super::mask::apply_mask;
+use super::mask::extend_unmasked;
 use super::opcode::Opcode;
 
 /// Appends one frame to `out`; with `mask` (client role) the payload is masked as it is
@@ -44,9 +44,8 @@ fn put(out: &mut BytesMut, mut header: FrameHeader, payload: &[u8], mask: Option
     }
     out.reserve(header.encoded_len() + payload.len());
     header.encode(out);
-    let start = out.len();
-    copy::extend(out, payload);
-    if let Some(key) = mask {
-        apply_mask(&mut out[start..], key, 0);
+    match mask {
+        Some(key) => extend_unmasked(out, payload, key, 0),
+        None => copy::extend(out, payload),
     }
 }

@@ -106,3 +106,21 @@ fn unmask_is_ascii_unmasks_and_finds_any_high_byte() {
         }
     }
 }
+
+#[test]
+fn extend_unmasked_appends_what_copy_then_unmask_gives() {
+    use bytes::BytesMut;
+    let mut rng = Rng::from_u64(4);
+    for len in (0..=70).chain([128, 129, 511, 512, 513, 4099]) {
+        let key = rng.next_u32().to_le_bytes();
+        let masked = random_bytes(&mut rng, len);
+        for offset in 0..4 {
+            let mut expected = masked.clone();
+            apply_mask_reference(&mut expected, key, offset);
+            let mut dst = BytesMut::from(&b"kept"[..]);
+            crate::ws::mask::extend_unmasked(&mut dst, &masked, key, offset);
+            assert_eq!(&dst[..4], b"kept");
+            assert_eq!(&dst[4..], &expected[..], "len {len} offset {offset}");
+        }
+    }
+}
