@@ -26,7 +26,7 @@ pub struct Echoed {
 
 /// A client frame at the start of `bytes`, once all of it is there: its first header byte,
 /// masking key and where its payload lies.
-fn client_frame(bytes: &[u8]) -> Option<(u8, [u8; 4], std::ops::Range<usize>)> {
+fn client_frame(bytes: &[u8]) -> Option<(u8, [u8; 4], Range<usize>)> {
     let [first, second, ..] = *bytes else {
         return None;
     };
