@@ -484,7 +484,7 @@ fn report_page_distances() {
     let payload: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
     let message = Message::Binary(payload.clone().into());
     // A frame as its sender wrote it (a server sends a large payload after its header).
-    let wire = |from: &mut Connection| {
+    let sent = |from: &mut Connection| {
         let mut bytes = Vec::new();
         while let Some(transmit) = from.poll_transmit() {
             bytes.extend_from_slice(&transmit);
@@ -492,9 +492,9 @@ fn report_page_distances() {
         bytes
     };
     client.command(NOW, Command::Send(message.clone())).unwrap();
-    let masked = wire(&mut client);
+    let masked = sent(&mut client);
     server.command(NOW, Command::Send(message)).unwrap();
-    let unmasked = wire(&mut server);
+    let unmasked = sent(&mut server);
     let mut input = vec![0u8; masked.len() + 4096];
     let mut plain: Vec<u8> = Vec::with_capacity(SIZE);
     let (mut by_server, mut by_client, mut copying) = (Vec::new(), Vec::new(), Vec::new());

@@ -20,7 +20,6 @@ use super::opcode::Opcode;
 use super::rules::FrameRules;
 use super::text::Text;
 use super::utf8::Utf8Validator;
-use crate::copy;
 
 /// A complete unit the connection acts on.
 #[derive(Debug)]
@@ -70,10 +69,7 @@ impl WholeFrame {
     /// [`unmask_and_check`](Self::unmask_and_check) does.
     pub(crate) fn copy_and_check(&self, dst: &mut BytesMut, payload: &[u8]) -> bool {
         let start = dst.len();
-        match self.mask {
-            Some(key) => extend_unmasked(dst, payload, key, 0),
-            None => copy::extend(dst, payload),
-        }
+        extend_unmasked(dst, payload, self.mask, 0);
         !self.text || core::str::from_utf8(&dst[start..]).is_ok()
     }
 }
@@ -457,10 +453,7 @@ impl Receiver {
                 // arrives in reads of its own, and pieces are taken between them.
                 self.arena.reserve(chunk.len(), piece + 3 + chunk.len());
             }
-            match frame.header.mask {
-                Some(key) => extend_unmasked(&mut self.arena, chunk, key, offset),
-                None => copy::extend(&mut self.arena, chunk),
-            }
+            extend_unmasked(&mut self.arena, chunk, frame.header.mask, offset);
             if message.text {
                 // Fail fast: invalid UTF-8 is reported at the first bad byte (RFC 6455 §8.1).
                 message.utf8.feed(&self.arena[start..])?;

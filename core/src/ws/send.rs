@@ -2,8 +2,6 @@
 
 use bytes::BytesMut;
 
-use crate::copy;
-
 use super::frame::FrameHeader;
 use super::mask::extend_unmasked;
 use super::opcode::Opcode;
@@ -44,8 +42,5 @@ fn put(out: &mut BytesMut, mut header: FrameHeader, payload: &[u8], mask: Option
     }
     out.reserve(header.encoded_len() + payload.len());
     header.encode(out);
-    match mask {
-        Some(key) => extend_unmasked(out, payload, key, 0),
-        None => copy::extend(out, payload),
-    }
+    extend_unmasked(out, payload, mask, 0);
 }

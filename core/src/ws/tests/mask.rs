@@ -118,9 +118,12 @@ fn extend_unmasked_appends_what_copy_then_unmask_gives() {
             let mut expected = masked.clone();
             apply_mask_reference(&mut expected, key, offset);
             let mut dst = BytesMut::from(&b"kept"[..]);
-            crate::ws::mask::extend_unmasked(&mut dst, &masked, key, offset);
+            crate::ws::mask::extend_unmasked(&mut dst, &masked, Some(key), offset);
             assert_eq!(&dst[..4], b"kept");
             assert_eq!(&dst[4..], &expected[..], "len {len} offset {offset}");
         }
+        let mut dst = BytesMut::from(&b"kept"[..]);
+        crate::ws::mask::extend_unmasked(&mut dst, &masked, None, 1);
+        assert_eq!(&dst[4..], &masked[..], "len {len} without a key");
     }
 }
