@@ -8,7 +8,13 @@
 //! (`BENCH_QUICK=1`: short runs; `FIELD_SECONDS=N`: seconds per run; `FIELD_SYSCALLS=0`:
 //! no syscall counting; `FIELD_CLIENT=raw|tungstenite`: the load generator;
 //! `FIELD_SERVERS=name,...` and `FIELD_CASES=SIZExDEPTH,...`, e.g. `16384x16`: only
-//! these, for profiling one.)
+//! these, for profiling one; `FIELD_ROUNDS=N`: rounds per case, 3 by default, 1 quick.)
+//!
+//! A case runs in rounds: each round runs every server once, in an order rotated from
+//! round to round, so that servers compared within a round met the same load on the
+//! host. Figures are medians over the rounds, and each ratio is the median of the rounds'
+//! own ratios, with their range: on a shared machine a server's rate moves by ±20 % from
+//! one run to the next, and a ratio of two medians taken minutes apart hides that.
 //!
 //! Cases: 100 connections x 20-byte messages, 10 x 1 KiB, 10 x 16 KiB, each with 1 message
 //! in flight per connection and with 16 in flight. Each server runs on one executor thread
@@ -35,8 +41,12 @@
 //! (VmHWM from `/proc/PID/status`), and, when `perf` can count the syscall tracepoints,
 //! its read-like (read, readv, recvfrom, recvmsg) and write-like (write, writev, sendto,
 //! sendmsg) syscalls. The load generator's own CPU use is shown, to tell when it, not the
-//! server, was the limit. Writes a markdown table (default `target/field/field.md`) and an
-//! SVG bar chart of messages per second (default `target/field/field.svg`).
+//! server, was the limit: a rate ratio marked `*` had the client above 90 % of its core
+//! for the faster server, so that server could have gone faster. The ratio by CPU, what
+//! each server spends per message (user and system), does not depend on the client and
+//! says how the two compare when the server's own core sets the pace. Writes a markdown
+//! table (default `target/field/field.md`) and an SVG bar chart of messages per second
+//! (default `target/field/field.svg`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -71,6 +81,8 @@ const SIZES: [(usize, usize); 3] = [(20, 100), (1024, 10), (16 * 1024, 10)];
 const DEPTHS: [u64; 2] = [1, 16];
 /// How long any one wait may take: a server's start, one echo, a close.
 const STALL: Duration = Duration::from_secs(10);
+/// The load client's share of its core above which it, not the server, may set the rate.
+const CLIENT_BOUND: f64 = 0.9;
 
 type Socket = WebSocketStream<TcpStream>;
 
@@ -129,6 +141,67 @@ impl Outcome {
     fn per_message_us(&self, seconds: f64) -> f64 {
         seconds * 1e6 / self.messages as f64
     }
+    /// The server's CPU time, user and system, per message.
+    fn cpu_per_message_us(&self) -> f64 {
+        self.per_message_us(self.user_s + self.system_s)
+    }
+    /// The load client's share of its core.
+    fn client_share(&self) -> f64 {
+        self.client_cpu_s / self.seconds
+    }
+}
+
+/// One server's outcomes in one case, a round each.
+#[derive(Clone, Debug, Default)]
+struct Rounds(Vec<Outcome>);
+
+impl Rounds {
+    /// The median of `figure` over the rounds.
+    fn median(&self, figure: impl Fn(&Outcome) -> f64) -> f64 {
+        median(self.0.iter().map(figure).collect())
+    }
+
+    /// The median and range over the rounds of `ratio` between this server's outcome and
+    /// `peer`'s in the same round.
+    fn ratio(&self, peer: &Rounds, ratio: impl Fn(&Outcome, &Outcome) -> f64) -> Spread {
+        let ratios: Vec<f64> = self
+            .0
+            .iter()
+            .zip(&peer.0)
+            .map(|(a, b)| ratio(a, b))
+            .collect();
+        Spread {
+            low: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            high: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            median: median(ratios),
+        }
+    }
+}
+
+/// A ratio's median over rounds and its range.
+struct Spread {
+    median: f64,
+    low: f64,
+    high: f64,
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.2}x", self.median)?;
+        if self.high > self.low {
+            write!(f, " ({:.2}-{:.2})", self.low, self.high)?;
+        }
+        Ok(())
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 fn main() {
@@ -138,6 +211,11 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(if quick { 0.3 } else { 3.0 });
     let syscalls = std::env::var("FIELD_SYSCALLS").map_or(true, |v| v != "0");
+    let rounds: usize = std::env::var("FIELD_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(if quick { 1 } else { 3 });
     let client = Client::from_env();
     let svg = PathBuf::from(arg("svg", "target/field/field.svg"));
     let md = PathBuf::from(arg("md", "target/field/field.md"));
@@ -161,42 +239,48 @@ fn main() {
             if !only("FIELD_CASES", &format!("{size}x{depth}")) {
                 continue;
             }
-            let mut row = HashMap::new();
-            for name in SERVERS
+            let names: Vec<&'static str> = SERVERS
                 .into_iter()
                 .filter(|name| only("FIELD_SERVERS", name))
                 // The floor answers only the raw client's fixed upgrade request.
                 .filter(|&name| name != FLOOR || client == Client::Raw)
-            {
-                let outcome = match run_one(
-                    &runtime,
-                    &server,
-                    name,
-                    size,
-                    connections,
-                    depth,
-                    seconds,
-                    perf,
-                    client,
-                ) {
-                    Ok(outcome) => outcome,
-                    Err(error) => {
-                        eprintln!(
-                            "field_bench: {name}, {connections} x {size} B, {depth} in flight: {error}"
-                        );
-                        std::process::exit(1);
-                    }
-                };
-                eprintln!(
-                    "  {name:<18} {connections:>3} x {size:>5} B, {depth:>2} in flight: {:>9.0} msgs/s",
-                    outcome.rate()
-                );
-                row.insert(name, outcome);
+                .collect();
+            let mut row: HashMap<&'static str, Rounds> = HashMap::new();
+            for round in 0..rounds {
+                // Each round starts one server later, so no server always runs first.
+                for k in 0..names.len() {
+                    let name = names[(k + round) % names.len()];
+                    let outcome = match run_one(
+                        &runtime,
+                        &server,
+                        name,
+                        size,
+                        connections,
+                        depth,
+                        seconds,
+                        perf,
+                        client,
+                    ) {
+                        Ok(outcome) => outcome,
+                        Err(error) => {
+                            eprintln!(
+                                "field_bench: {name}, {connections} x {size} B, {depth} in flight: {error}"
+                            );
+                            std::process::exit(1);
+                        }
+                    };
+                    eprintln!(
+                        "  {name:<22} {connections:>3} x {size:>5} B, {depth:>2} in flight, round {}: {:>9.0} msgs/s",
+                        round + 1,
+                        outcome.rate()
+                    );
+                    row.entry(name).or_default().0.push(outcome);
+                }
             }
             results.push(((size, connections, depth), row));
         }
     }
-    let table = markdown(&results, seconds, perf, client);
+    let table = markdown(&results, seconds, rounds, perf, client);
     println!("{table}");
     write(&md, &table);
     write(&svg, &chart(&results));
@@ -624,57 +708,78 @@ fn case_title(size: usize, connections: usize, depth: u64) -> String {
     format!("{connections} connections x {size}, {flight} per connection")
 }
 
-/// One case, (size, connections, depth), and each server's outcome in it.
-type Case = ((usize, usize, u64), HashMap<&'static str, Outcome>);
+/// One case, (size, connections, depth), and each server's outcomes in it.
+type Case = ((usize, usize, u64), HashMap<&'static str, Rounds>);
 
-fn markdown(results: &[Case], seconds: f64, perf: bool, client: Client) -> String {
+fn markdown(results: &[Case], seconds: f64, rounds: usize, perf: bool, client: Client) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "# WebSocket echo servers against the field\n\n\
          Each server on one executor thread; load from {} (one tokio worker) in the \
          harness process, on the same machine ({} CPUs), {seconds} s per \
-         run, binary messages. CPU is the server's (all threads) per echoed message; \
+         run, binary messages, {rounds} round(s) per case with the servers' order rotated. \
+         Figures are medians over the rounds; a ratio is the median of the rounds' own \
+         ratios, with their range. CPU is the server's (all threads) per echoed message; \
          syscalls are the server's read-like and write-like ones per message{}; client CPU \
-         is the load generator's share of one core. `floor` is not a WebSocket server but \
+         is the load generator's share of one core, and `*` marks a rate ratio whose faster \
+         server had the client above {:.0} % of its core (the client, not that server, may \
+         have set the pace). \"By CPU\" compares server CPU time per message instead: what \
+         each would do with a whole core. `floor` is not a WebSocket server but \
          the least a tokio server can do per echo of this load (parse, unmask, write; no \
          checks): what the runtime and the kernel cost on this machine.\n",
         client.describe(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if perf { "" } else { " (not counted: no perf)" }
+        if perf { "" } else { " (not counted: no perf)" },
+        CLIENT_BOUND * 100.0,
     );
     for ((size, connections, depth), row) in results {
         let _ = writeln!(out, "## {}\n", case_title(*size, *connections, *depth));
         let _ = writeln!(
             out,
-            "| server | msgs/s | user us/msg | sys us/msg | peak RSS MiB | reads/msg | writes/msg | client CPU | vs tokio-tungstenite | vs fastwebsockets |"
+            "| server | msgs/s | user us/msg | sys us/msg | peak RSS MiB | reads/msg | writes/msg | client CPU | vs tokio-tungstenite | vs fastwebsockets | by CPU vs t-t | by CPU vs fws |"
         );
-        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         for name in SERVERS {
             let Some(o) = row.get(name) else { continue };
-            let per = |c: Option<u64>| {
-                c.map_or("n/a".to_string(), |c| {
-                    format!("{:.3}", c as f64 / o.messages as f64)
-                })
+            let per = |count: fn(&Outcome) -> Option<u64>| {
+                let counts: Option<Vec<f64>> =
+                    o.0.iter()
+                        .map(|x| count(x).map(|c| c as f64 / x.messages as f64))
+                        .collect();
+                counts.map_or("n/a".to_string(), |c| format!("{:.3}", median(c)))
             };
-            let ratio = |peer: &str| match row.get(peer) {
-                Some(peer) if name.starts_with("wirestate") => {
-                    format!("{:.2}x", o.rate() / peer.rate())
+            let rate = |peer: &str| match row.get(peer) {
+                Some(peer_rounds) if name != peer => {
+                    let spread = o.ratio(peer_rounds, |a, b| a.rate() / b.rate());
+                    let faster = if spread.median >= 1.0 { o } else { peer_rounds };
+                    let bound = faster.median(Outcome::client_share) >= CLIENT_BOUND;
+                    format!("{spread}{}", if bound { " *" } else { "" })
                 }
+                _ => String::new(),
+            };
+            let by_cpu = |peer: &str| match row.get(peer) {
+                Some(peer_rounds) if name != peer => o
+                    .ratio(peer_rounds, |a, b| {
+                        b.cpu_per_message_us() / a.cpu_per_message_us()
+                    })
+                    .to_string(),
                 _ => String::new(),
             };
             let _ = writeln!(
                 out,
-                "| {name} | {:.0} | {:.3} | {:.3} | {:.1} | {} | {} | {:.0}% | {} | {} |",
-                o.rate(),
-                o.per_message_us(o.user_s),
-                o.per_message_us(o.system_s),
-                o.peak_rss_kib as f64 / 1024.0,
-                per(o.reads),
-                per(o.writes),
-                100.0 * o.client_cpu_s / o.seconds,
-                ratio(PEERS[0]),
-                ratio(PEERS[1]),
+                "| {name} | {:.0} | {:.3} | {:.3} | {:.1} | {} | {} | {:.0}% | {} | {} | {} | {} |",
+                o.median(Outcome::rate),
+                o.median(|x| x.per_message_us(x.user_s)),
+                o.median(|x| x.per_message_us(x.system_s)),
+                o.0.iter().map(|x| x.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0,
+                per(|x| x.reads),
+                per(|x| x.writes),
+                100.0 * o.median(Outcome::client_share),
+                rate(PEERS[0]),
+                rate(PEERS[1]),
+                by_cpu(PEERS[0]),
+                by_cpu(PEERS[1]),
             );
         }
         out.push('\n');
@@ -693,7 +798,7 @@ fn chart(results: &[Case]) -> String {
     let height = top + plot_h + 110.0;
     let max = results
         .iter()
-        .flat_map(|(_, row)| row.values().map(Outcome::rate))
+        .flat_map(|(_, row)| row.values().map(|o| o.median(Outcome::rate)))
         .fold(1.0, f64::max);
     // A round top for the axis.
     let magnitude = 10f64.powf(max.log10().floor());
@@ -729,7 +834,7 @@ fn chart(results: &[Case]) -> String {
     for (g, ((size, connections, depth), row)) in results.iter().enumerate() {
         let x0 = left + gap / 2.0 + g as f64 * group_w;
         for (s, name) in SERVERS.iter().enumerate() {
-            let Some(v) = row.get(name).map(Outcome::rate) else {
+            let Some(v) = row.get(name).map(|o| o.median(Outcome::rate)) else {
                 continue;
             };
             let x = x0 + s as f64 * bar_w;
