@@ -1,5 +1,6 @@
 //! WebSocket echo servers against the field, in one command: wirestate on smol and on
-//! tokio, tokio-tungstenite and fastwebsockets, each started in turn as a child process
+//! tokio (`WebSocket` with its driver task, and `InlineWebSocket`), tokio-tungstenite and
+//! fastwebsockets, each started in turn as a child process
 //! (`field_echo_server`, built here with the same profile) and loaded on loopback. A
 //! last row, `floor`, is no WebSocket server but the least a tokio server can do per echo
 //! (`wirestate_tests::raw_ws_floor`): what the runtime and the kernel cost on the machine.
@@ -63,8 +64,9 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 use wirestate_tests::arg;
 use wirestate_tests::raw_ws_client::{Frames, RawSocket, check_echo};
 
-const SERVERS: [&str; 6] = [
+const SERVERS: [&str; 7] = [
     "wirestate-smol",
+    "wirestate-smol-inline",
     "wirestate-tokio",
     "wirestate-tokio-inline",
     "tokio-tungstenite",
@@ -789,8 +791,8 @@ fn markdown(results: &[Case], seconds: f64, rounds: usize, perf: bool, client: C
 
 /// A grouped bar chart of messages per second: one group per case, one bar per server.
 fn chart(results: &[Case]) -> String {
-    const COLORS: [&str; 6] = [
-        "#1f77b4", "#2ca02c", "#17becf", "#ff7f0e", "#d62728", "#9e9e9e",
+    const COLORS: [&str; 7] = [
+        "#1f77b4", "#9467bd", "#2ca02c", "#17becf", "#ff7f0e", "#d62728", "#9e9e9e",
     ];
     let (left, top, plot_h, bar_w, gap) = (70.0, 40.0, 300.0, 22.0, 30.0);
     let group_w = bar_w * SERVERS.len() as f64 + gap;

@@ -1,11 +1,11 @@
-//! A WebSocket echo server in one of five implementations, for comparing wirestate with
+//! A WebSocket echo server in one of six implementations, for comparing wirestate with
 //! the field (see `field_bench`): every text and binary message is sent back as it came.
-//! A sixth, `floor`, is no WebSocket server but the least a tokio server can do per echo
+//! A seventh, `floor`, is no WebSocket server but the least a tokio server can do per echo
 //! of the harness's raw load client (`wirestate_tests::raw_ws_floor`).
 //! Prints `listening on HOST:PORT` once ready; runs until killed.
 //!
 //! `cargo run --release -p wirestate-tests --example field_echo_server --
-//!  --impl wirestate-smol|wirestate-tokio|wirestate-tokio-inline|tokio-tungstenite|fastwebsockets|floor --listen 127.0.0.1:0`
+//!  --impl wirestate-smol|wirestate-smol-inline|wirestate-tokio|wirestate-tokio-inline|tokio-tungstenite|fastwebsockets|floor --listen 127.0.0.1:0`
 //!
 //! Every server runs on one executor thread so that the comparison is per core: the tokio
 //! ones on a multi-thread runtime with one worker, wirestate on smol on smol's global
@@ -54,6 +54,7 @@ fn main() -> io::Result<()> {
     let listener = TcpListener::bind(arg("listen", "127.0.0.1:0"))?;
     match implementation.as_str() {
         "wirestate-smol" => wirestate_smol(listener),
+        "wirestate-smol-inline" => wirestate_smol_inline(listener),
         "wirestate-tokio" => wirestate_tokio(listener),
         "wirestate-tokio-inline" => wirestate_tokio_inline(listener),
         "tokio-tungstenite" => tokio_tungstenite(listener),
@@ -90,6 +91,36 @@ fn wirestate_smol(listener: TcpListener) -> io::Result<()> {
     })
 }
 
+/// The echo on an [`InlineWebSocket`](wirestate::ws::InlineWebSocket): the task that
+/// echoes drives the connection, as the peers' servers do.
+async fn echo_inline(
+    mut socket: wirestate::ws::InlineWebSocket,
+) -> Result<(), wirestate::ws::Error> {
+    while let Some(message) = socket.recv().await? {
+        socket.send(message).await?;
+    }
+    socket
+        .close(wirestate::core::ws::CloseCode::NORMAL, "")
+        .await
+}
+
+fn wirestate_smol_inline(listener: TcpListener) -> io::Result<()> {
+    use wirestate::ws::{self, ServerOptions, accept_all};
+    let options = ServerOptions::default();
+    announce(&listener)?;
+    smol::block_on(async {
+        let listener = smol::net::TcpListener::try_from(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let options = options.clone();
+            smol::spawn(async move {
+                echo_inline(ws::smol::accept_inline(stream, &options, accept_all).await?).await
+            })
+            .detach();
+        }
+    })
+}
+
 fn wirestate_tokio(listener: TcpListener) -> io::Result<()> {
     use wirestate::ws::{self, ServerOptions};
     let options = ServerOptions::default();
@@ -99,21 +130,12 @@ fn wirestate_tokio(listener: TcpListener) -> io::Result<()> {
     })
 }
 
-/// The same echo on an [`InlineWebSocket`](wirestate::ws::InlineWebSocket): the task that
-/// echoes drives the connection, as the peers' servers do.
 fn wirestate_tokio_inline(listener: TcpListener) -> io::Result<()> {
-    use wirestate::core::ws::CloseCode;
     use wirestate::ws::{self, ServerOptions, accept_all};
     let options = ServerOptions::default();
     serve_tokio(listener, move |stream| {
         let options = options.clone();
-        async move {
-            let mut socket = ws::tokio::accept_inline(stream, &options, accept_all).await?;
-            while let Some(message) = socket.recv().await? {
-                socket.send(message).await?;
-            }
-            socket.close(CloseCode::NORMAL, "").await
-        }
+        async move { echo_inline(ws::tokio::accept_inline(stream, &options, accept_all).await?).await }
     })
 }
 
