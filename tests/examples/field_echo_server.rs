@@ -76,18 +76,30 @@ async fn echo(mut socket: wirestate::ws::WebSocket) -> Result<(), wirestate::ws:
     Ok(())
 }
 
-fn wirestate_smol(listener: TcpListener) -> io::Result<()> {
-    use wirestate::ws::{self, ServerOptions};
-    let options = ServerOptions::default();
+/// Serves every connection with a task of `serve`'s on smol's global executor: the same
+/// for both smol servers.
+fn serve_smol<S, F>(listener: TcpListener, mut serve: S) -> io::Result<()>
+where
+    S: FnMut(smol::net::TcpStream) -> F,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     announce(&listener)?;
     smol::block_on(async {
         let listener = smol::net::TcpListener::try_from(listener)?;
         loop {
             let (stream, _) = listener.accept().await?;
-            let options = options.clone();
-            smol::spawn(async move { echo(ws::smol::accept(stream, &options).await?).await })
-                .detach();
+            smol::spawn(serve(stream)).detach();
         }
+    })
+}
+
+fn wirestate_smol(listener: TcpListener) -> io::Result<()> {
+    use wirestate::ws::{self, ServerOptions};
+    let options = ServerOptions::default();
+    serve_smol(listener, move |stream| {
+        let options = options.clone();
+        async move { echo(ws::smol::accept(stream, &options).await?).await }
     })
 }
 
@@ -107,17 +119,9 @@ async fn echo_inline(
 fn wirestate_smol_inline(listener: TcpListener) -> io::Result<()> {
     use wirestate::ws::{self, ServerOptions, accept_all};
     let options = ServerOptions::default();
-    announce(&listener)?;
-    smol::block_on(async {
-        let listener = smol::net::TcpListener::try_from(listener)?;
-        loop {
-            let (stream, _) = listener.accept().await?;
-            let options = options.clone();
-            smol::spawn(async move {
-                echo_inline(ws::smol::accept_inline(stream, &options, accept_all).await?).await
-            })
-            .detach();
-        }
+    serve_smol(listener, move |stream| {
+        let options = options.clone();
+        async move { echo_inline(ws::smol::accept_inline(stream, &options, accept_all).await?).await }
     })
 }
 
