@@ -1,9 +1,9 @@
 //! WebSocket echo servers against the field, in one command: wirestate on smol and on
 //! tokio (`WebSocket` with its driver task, and `InlineWebSocket`), tokio-tungstenite and
-//! fastwebsockets, each started in turn as a child process
-//! (`field_echo_server`, built here with the same profile) and loaded on loopback. A
-//! last row, `floor`, is no WebSocket server but the least a tokio server can do per echo
-//! (`wirestate_tests::raw_ws_floor`): what the runtime and the kernel cost on the machine.
+//! fastwebsockets, each started in turn as a child process (`field_echo_server`, built here
+//! with the same profile) and loaded on loopback. A last row, `floor`, is no WebSocket
+//! server but the least a tokio server can do per echo (`wirestate_tests::raw_ws_floor`):
+//! what the runtime and the kernel cost on the machine.
 //!
 //! `cargo run --release -p wirestate-tests --example field_bench [-- --svg PATH --md PATH]`
 //! (`BENCH_QUICK=1`: short runs; `FIELD_SECONDS=N`: seconds per run; `FIELD_SYSCALLS=0`:
@@ -751,22 +751,21 @@ fn markdown(results: &[Case], seconds: f64, rounds: usize, perf: bool, client: C
                         .collect();
                 counts.map_or("n/a".to_string(), |c| format!("{:.3}", median(c)))
             };
-            let rate = |peer: &str| match row.get(peer) {
-                Some(peer_rounds) if name != peer => {
-                    let spread = o.ratio(peer_rounds, |a, b| a.rate() / b.rate());
-                    let faster = if spread.median >= 1.0 { o } else { peer_rounds };
+            // A peer's outcomes, unless this row is that peer's own.
+            let peer = |peer: &str| row.get(peer).filter(|_| name != peer);
+            let rate = |name: &str| {
+                peer(name).map_or(String::new(), |peer| {
+                    let spread = o.ratio(peer, |a, b| a.rate() / b.rate());
+                    let faster = if spread.median >= 1.0 { o } else { peer };
                     let bound = faster.median(Outcome::client_share) >= CLIENT_BOUND;
                     format!("{spread}{}", if bound { " *" } else { "" })
-                }
-                _ => String::new(),
+                })
             };
-            let by_cpu = |peer: &str| match row.get(peer) {
-                Some(peer_rounds) if name != peer => o
-                    .ratio(peer_rounds, |a, b| {
-                        b.cpu_per_message_us() / a.cpu_per_message_us()
-                    })
-                    .to_string(),
-                _ => String::new(),
+            let by_cpu = |name: &str| {
+                peer(name).map_or(String::new(), |peer| {
+                    o.ratio(peer, |a, b| b.cpu_per_message_us() / a.cpu_per_message_us())
+                        .to_string()
+                })
             };
             let _ = writeln!(
                 out,
