@@ -21,6 +21,11 @@ use crate::driver::{Inline, ROUNDS_PER_POLL, Step};
 /// 64 KiB each): a pipelined batch of up to half a megabyte is read before it is answered.
 const READ_AHEAD: usize = 8;
 
+/// What the send paths return inside: an error behind a pointer, so that a result fits two
+/// registers. Moving the 48-byte `Result<(), Error>` between frames cost the echo loop
+/// stalled stack copies (loads spanning the narrower stores that wrote it).
+type Fallible<T> = Result<T, Box<Error>>;
+
 /// The driver, boxed so that one socket type serves every runtime and transport.
 type BoxedDriver = Box<dyn Inline<WsMachine>>;
 
@@ -105,7 +110,7 @@ impl InlineWebSocket {
                         Ok(accept) => Command::Accept(accept),
                         Err(reject) => Command::Reject(reject),
                     };
-                    socket.command(command)?;
+                    socket.command(command).map_err(|error| *error)?;
                 }
                 Some(Event::Open { subprotocol }) => {
                     socket.reception = Reception::new(subprotocol);
@@ -162,16 +167,22 @@ impl InlineWebSocket {
     /// Sends a message: queues it, writes it unless received messages wait (see the type's
     /// docs), and waits while more than the send high-water mark is unwritten.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        let events_wait = self.command(Command::Send(message.into()))?;
+        let events_wait = self
+            .command(Command::Send(message.into()))
+            .map_err(|error| *error)?;
         if events_wait {
             return Ok(()); // the next recv writes it, before it waits for input
         }
-        poll_fn(|cx| self.poll_sent(cx)).await
+        poll_fn(|cx| self.poll_sent(cx))
+            .await
+            .map_err(|error| *error)
     }
 
     /// Sends a ping (at most 125 bytes); it is written with the next write.
     pub fn ping(&mut self, payload: impl Into<bytes::Bytes>) -> Result<(), Error> {
-        self.command(Command::Ping(payload.into())).map(drop)
+        self.command(Command::Ping(payload.into()))
+            .map(drop)
+            .map_err(|error| *error)
     }
 
     /// Writes everything queued to the transport.
@@ -182,7 +193,7 @@ impl InlineWebSocket {
     /// Polls until everything queued was written and flushed (see
     /// [`flush`](InlineWebSocket::flush)).
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.poll_written(cx, 0)
+        self.poll_written(cx, 0).map_err(|error| *error)
     }
 
     /// Closes with `code` and `reason` (unless the connection is closing or over already)
@@ -230,8 +241,11 @@ impl InlineWebSocket {
             reason: reason.to_string(),
         };
         match self.command(close) {
-            Ok(_) | Err(Error::AlreadyClosed) => Ok(()),
-            Err(error) => Err(error),
+            Ok(_) => Ok(()),
+            Err(error) => match *error {
+                Error::AlreadyClosed => Ok(()),
+                error => Err(error),
+            },
         }
     }
 
@@ -244,16 +258,18 @@ impl InlineWebSocket {
     }
 
     /// Applies `command` to the machine; returns whether events wait for the application.
-    fn command(&mut self, command: Command) -> Result<bool, Error> {
+    fn command(&mut self, command: Command) -> Fallible<bool> {
         if self.driver_done {
-            return Err(Error::AlreadyClosed);
+            return Err(Box::new(Error::AlreadyClosed));
         }
         let now = match (&command, self.wake_now) {
             (Command::Send(_), Some(now)) => now,
             _ => *self.wake_now.insert(self.driver.now()),
         };
         let machine = &mut self.machine;
-        machine.command(now, command).map_err(Error::from_usage)?;
+        machine
+            .command(now, command)
+            .map_err(|error| Box::new(Error::from_usage(error)))?;
         Ok(self.has_events())
     }
 
@@ -314,7 +330,7 @@ impl InlineWebSocket {
 
     /// Writes what was queued as far as the transport takes it now, then waits while more
     /// than the high-water mark is unwritten.
-    fn poll_sent(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    fn poll_sent(&mut self, cx: &mut Context<'_>) -> Poll<Fallible<()>> {
         // Write what the transport takes now, without reading: what arrives is the next
         // `recv`'s to read (or the wait's below), and a read now would mostly find nothing.
         for _ in 0..ROUNDS_PER_POLL {
@@ -330,7 +346,7 @@ impl InlineWebSocket {
 
     /// Drives the connection while more than `limit` bytes wait to be written: in the
     /// machine, or taken by the driver and not yet written and flushed.
-    fn poll_written(&mut self, cx: &mut Context<'_>, limit: usize) -> Poll<Result<(), Error>> {
+    fn poll_written(&mut self, cx: &mut Context<'_>, limit: usize) -> Poll<Fallible<()>> {
         for _ in 0..ROUNDS_PER_POLL {
             if let Some(outcome) = self.written(limit) {
                 return Poll::Ready(outcome);
@@ -344,12 +360,12 @@ impl InlineWebSocket {
 
     /// `Some` once at most `limit` bytes wait to be written, or the driver has stopped
     /// (an error if it failed, or if bytes were left unsent).
-    fn written(&self, limit: usize) -> Option<Result<(), Error>> {
+    fn written(&self, limit: usize) -> Option<Fallible<()>> {
         let machine_buffered = self.machine.buffered_amount();
         if self.driver_done {
             return Some(match self.driver_outcome() {
-                Ok(()) if machine_buffered > 0 => Err(Error::AlreadyClosed),
-                outcome => outcome,
+                Ok(()) if machine_buffered > 0 => Err(Box::new(Error::AlreadyClosed)),
+                outcome => outcome.map_err(Box::new),
             });
         }
         (machine_buffered + self.driver.unwritten() <= limit).then_some(Ok(()))
@@ -434,11 +450,14 @@ impl Sink<Message> for InlineWebSocket {
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
         let limit = this.send_high_water;
-        this.poll_written(cx, limit)
+        this.poll_written(cx, limit).map_err(|error| *error)
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        self.get_mut().command(Command::Send(message)).map(drop)
+        self.get_mut()
+            .command(Command::Send(message))
+            .map(drop)
+            .map_err(|error| *error)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
