@@ -5,7 +5,8 @@
 //! field harness (`field_bench`, which measures the same servers over loopback TCP, where
 //! the kernel's share is five times larger and moves a lot between runs).
 //!
-//! The stream plays a load client's connection: it serves masked 20-byte binary frames,
+//! The stream plays a load client's connection: it serves masked binary frames of 20 bytes
+//! (`ECHO_PAYLOAD=N` for another size, up to 65535),
 //! 1 per read (one message in flight) or 16 (pipelined), the next batch only once every
 //! earlier message was echoed, and before each batch answers `Pending` once and wakes its
 //! task at once, as a socket does when a request arrives. It ends with a close frame.
@@ -25,19 +26,41 @@ use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-const PAYLOAD: usize = 20;
 /// Connections served at once, as in the field harness.
 const CONNECTIONS: usize = 100;
-/// An unmasked server frame: two header bytes and the payload.
-const ECHO_FRAME: usize = 2 + PAYLOAD;
 const UPGRADE: &[u8] = wirestate_tests::ws_peers::UPGRADE_REQUEST;
 
-/// A masked client frame with a 20-byte binary payload.
+/// The payload's size: `ECHO_PAYLOAD`, 20 bytes unless set.
+fn payload() -> usize {
+    static PAYLOAD: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAYLOAD.get_or_init(|| {
+        let var = std::env::var("ECHO_PAYLOAD").ok();
+        var.and_then(|v| v.parse().ok()).unwrap_or(20).min(65_535)
+    })
+}
+
+/// The length field of a frame header for `payload()` bytes: 7 bits, or 126 and 16 bits.
+fn length_field() -> Vec<u8> {
+    match payload() {
+        len @ 0..=125 => vec![len as u8],
+        len => [&[126][..], &(len as u16).to_be_bytes()].concat(),
+    }
+}
+
+/// An unmasked server frame's length: its header and the payload.
+fn echo_frame() -> usize {
+    1 + length_field().len() + payload()
+}
+
+/// A masked client frame with a binary payload.
 fn client_frame(seq: u8) -> Vec<u8> {
     let mask = [0x12, 0x34, 0x56, seq];
-    let mut frame = vec![0x82, 0x80 | PAYLOAD as u8];
+    let mut frame = vec![0x82];
+    let length = length_field();
+    frame.push(0x80 | length[0]);
+    frame.extend_from_slice(&length[1..]);
     frame.extend_from_slice(&mask);
-    frame.extend((0..PAYLOAD).map(|i| (i as u8 ^ seq) ^ mask[i % 4]));
+    frame.extend((0..payload()).map(|i| (i as u8 ^ seq) ^ mask[i % 4]));
     frame
 }
 
@@ -59,6 +82,8 @@ struct Script {
     /// The upgrade response is still being written (echo bytes are counted after it).
     in_response: bool,
     response_tail: [u8; 4],
+    /// The length of one echoed frame.
+    echo_frame: usize,
     echoed: usize,
     waiting: Option<std::task::Waker>,
     /// Where the echoed byte count goes when the server drops the stream.
@@ -68,12 +93,18 @@ struct Script {
 const CLOSE: &[u8] = &[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]; // 1000, zero mask
 
 impl Script {
-    fn new(upgrade: bool, depth: usize, messages: usize, report: Arc<AtomicUsize>) -> Self {
-        let batch: Vec<u8> = (0..depth).flat_map(|i| client_frame(i as u8)).collect();
+    /// A script serving `batch` (`depth` frames) until `messages` were served.
+    fn new(
+        upgrade: bool,
+        batch: &'static [u8],
+        depth: usize,
+        messages: usize,
+        report: Arc<AtomicUsize>,
+    ) -> Self {
         Script {
             pending: if upgrade { UPGRADE } else { b"" },
             offset: 0,
-            batch: Vec::leak(batch),
+            batch,
             depth,
             batches_left: messages / depth,
             served: 0,
@@ -81,6 +112,7 @@ impl Script {
             wait_first: true,
             in_response: upgrade,
             response_tail: [0; 4],
+            echo_frame: echo_frame(),
             echoed: 0,
             waiting: None,
             report,
@@ -89,7 +121,7 @@ impl Script {
 
     /// Every message served so far was echoed.
     fn caught_up(&self) -> bool {
-        self.echoed >= self.served * ECHO_FRAME
+        self.echoed >= self.served * self.echo_frame
     }
 }
 
@@ -246,6 +278,9 @@ fn fastwebsockets(stream: Script) -> BoxFuture {
 fn trial(name: &str, contender: Contender, upgrade: bool, depth: usize, messages: usize) -> f64 {
     let per_stream = messages / CONNECTIONS / depth * depth;
     let counts: Vec<Arc<AtomicUsize>> = (0..CONNECTIONS).map(|_| Arc::default()).collect();
+    // One batch serves every stream of the trial.
+    let batch: Vec<u8> = (0..depth).flat_map(|i| client_frame(i as u8)).collect();
+    let batch: &'static [u8] = Vec::leak(batch);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -254,7 +289,7 @@ fn trial(name: &str, contender: Contender, upgrade: bool, depth: usize, messages
     runtime.block_on(async {
         let servers: Vec<_> = (counts.iter())
             .map(|count| {
-                let stream = Script::new(upgrade, depth, per_stream, count.clone());
+                let stream = Script::new(upgrade, batch, depth, per_stream, count.clone());
                 tokio::spawn(contender(stream))
             })
             .collect();
@@ -264,12 +299,13 @@ fn trial(name: &str, contender: Contender, upgrade: bool, depth: usize, messages
     });
     drop(runtime); // the spawned drivers finish with their streams
     let elapsed = start.elapsed();
+    let echo_frame = echo_frame();
     for count in &counts {
         let echoed = count.load(Ordering::Relaxed);
         // A close frame (up to 4 bytes with its code) comes on top of the echoes.
         assert!(
-            (per_stream * ECHO_FRAME..=per_stream * ECHO_FRAME + 4).contains(&echoed),
-            "{name}: wrote {echoed} bytes for {per_stream} echoes of {ECHO_FRAME}"
+            (per_stream * echo_frame..=per_stream * echo_frame + 4).contains(&echoed),
+            "{name}: wrote {echoed} bytes for {per_stream} echoes of {echo_frame}"
         );
     }
     elapsed.as_nanos() as f64 / (per_stream * CONNECTIONS) as f64
@@ -292,7 +328,8 @@ fn main() {
     ];
     println!(
         "WebSocket echo over in-memory streams, {CONNECTIONS} connections on one tokio thread: ns \
-         per echoed {PAYLOAD}-byte message, median of {rounds} rounds of {messages}"
+         per echoed {}-byte message, median of {rounds} rounds of {messages}",
+        payload()
     );
     // For profiling one contender: `ECHO_ONLY=inline ECHO_DEPTH=1`.
     let only = std::env::var("ECHO_ONLY").unwrap_or_default();
