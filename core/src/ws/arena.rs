@@ -36,6 +36,7 @@ impl Arena {
     /// Makes room for `need` more bytes of the message being assembled, which may grow by
     /// at most `limit` more bytes (the message size limit; `need <= limit`).
     pub(crate) fn reserve(&mut self, need: usize, limit: usize) {
+        self.rewind();
         if self.current.try_reclaim(need) {
             return; // room left, or every message of this buffer is gone
         }
@@ -65,6 +66,17 @@ impl Arena {
             self.current_size = narrow(self.current.capacity());
         }
         self.chunk = (self.chunk * 2).min(MAX_CHUNK as u32);
+    }
+
+    /// Once every message of the current buffer is gone, starts it over at its front,
+    /// whose lines the last messages used: walking on through the rest of the buffer (up
+    /// to 64 KiB per connection) would write each message to lines long out of the cache.
+    fn rewind(&mut self) {
+        let size = self.current_size as usize;
+        if self.current.is_empty() && self.current.capacity() < size {
+            // Only reclaims, never allocates: false while a message holds the buffer.
+            let _ = self.current.try_reclaim(size);
+        }
     }
 
     /// Bytes allocated for both buffers (as sized when allocated).
@@ -135,6 +147,22 @@ mod tests {
             let again = message(&mut arena, 20, 1 << 20).as_ptr() as usize;
             assert!((buffer..buffer + FIRST_CHUNK).contains(&again));
         }
+    }
+
+    #[test]
+    fn a_buffer_whose_messages_are_gone_starts_over_at_its_front() {
+        let mut arena = Arena::default();
+        let first = message(&mut arena, 1000, 1 << 20);
+        let front = first.as_ptr();
+        drop(first);
+        for _ in 0..100 {
+            assert_eq!(message(&mut arena, 1000, 1 << 20).as_ptr(), front);
+        }
+        // A held message keeps its bytes: the next one goes after it.
+        let held = message(&mut arena, 1000, 1 << 20);
+        let next = message(&mut arena, 1000, 1 << 20);
+        assert_eq!(next.as_ptr(), front.wrapping_add(1000));
+        assert!(held.iter().chain(&next).all(|&b| b == 1000usize as u8));
     }
 
     #[test]
