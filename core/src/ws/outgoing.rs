@@ -121,15 +121,7 @@ impl Outgoing {
 
     /// The first `n` bytes of what [`lend`](Outgoing::lend) lent were written.
     pub(crate) fn advance_lent(&mut self, n: usize) {
-        let buf = self.buf();
-        bytes::Buf::advance(buf, n);
-        if buf.is_empty() {
-            // Written out: the next frames go to the buffer's front, whose lines these
-            // used, not on through the rest of it to lines long out of the cache. Asking
-            // for one byte more than is left reclaims what was consumed, and never
-            // allocates.
-            let _ = buf.try_reclaim(buf.capacity() + 1);
-        }
+        bytes::Buf::advance(self.buf(), n);
     }
 
     /// Bytes of state kept on the heap besides the buffers (for the memory budget).
@@ -174,24 +166,5 @@ mod tests {
         assert_eq!(outgoing.next(), None);
         outgoing.buf().extend_from_slice(b"k");
         assert_eq!(drain(&mut outgoing), [Bytes::from_static(b"k")]);
-    }
-
-    #[test]
-    fn lent_bytes_written_out_leave_the_buffer_to_start_over_at_its_front() {
-        let mut outgoing = Outgoing::default();
-        outgoing.buf().reserve(4096);
-        outgoing.buf().extend_from_slice(&[1; 1000]);
-        let front = outgoing.lend().map(<[u8]>::as_ptr);
-        // A partial write keeps the rest in place.
-        outgoing.advance_lent(600);
-        assert_eq!(outgoing.lend(), Some(&[1u8; 400][..]));
-        outgoing.advance_lent(400);
-        assert_eq!(outgoing.lend(), None);
-        for round in 0..10u8 {
-            outgoing.buf().extend_from_slice(&[round; 1000]);
-            assert_eq!(outgoing.lend().map(<[u8]>::as_ptr), front, "round {round}");
-            assert_eq!(outgoing.lend(), Some(&[round; 1000][..]));
-            outgoing.advance_lent(1000);
-        }
     }
 }
