@@ -93,12 +93,14 @@ struct Script {
 const CLOSE: &[u8] = &[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]; // 1000, zero mask
 
 impl Script {
-    /// A script serving `batch` (`depth` frames) until `messages` were served.
+    /// A script serving `batch` (`depth` frames) until `messages` were served, each echo
+    /// `echo_frame` bytes long.
     fn new(
         upgrade: bool,
         batch: &'static [u8],
         depth: usize,
         messages: usize,
+        echo_frame: usize,
         report: Arc<AtomicUsize>,
     ) -> Self {
         Script {
@@ -112,7 +114,7 @@ impl Script {
             wait_first: true,
             in_response: upgrade,
             response_tail: [0; 4],
-            echo_frame: echo_frame(),
+            echo_frame,
             echoed: 0,
             waiting: None,
             report,
@@ -281,6 +283,7 @@ fn trial(name: &str, contender: Contender, upgrade: bool, depth: usize, messages
     // One batch serves every stream of the trial.
     let batch: Vec<u8> = (0..depth).flat_map(|i| client_frame(i as u8)).collect();
     let batch: &'static [u8] = Vec::leak(batch);
+    let echo_frame = echo_frame();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -289,7 +292,8 @@ fn trial(name: &str, contender: Contender, upgrade: bool, depth: usize, messages
     runtime.block_on(async {
         let servers: Vec<_> = (counts.iter())
             .map(|count| {
-                let stream = Script::new(upgrade, batch, depth, per_stream, count.clone());
+                let report = count.clone();
+                let stream = Script::new(upgrade, batch, depth, per_stream, echo_frame, report);
                 tokio::spawn(contender(stream))
             })
             .collect();
@@ -299,7 +303,6 @@ fn trial(name: &str, contender: Contender, upgrade: bool, depth: usize, messages
     });
     drop(runtime); // the spawned drivers finish with their streams
     let elapsed = start.elapsed();
-    let echo_frame = echo_frame();
     for count in &counts {
         let echoed = count.load(Ordering::Relaxed);
         // A close frame (up to 4 bytes with its code) comes on top of the echoes.

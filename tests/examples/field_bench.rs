@@ -753,16 +753,16 @@ fn markdown(results: &[Case], seconds: f64, rounds: usize, perf: bool, client: C
             };
             // A peer's outcomes, unless this row is that peer's own.
             let peer = |peer: &str| row.get(peer).filter(|_| name != peer);
-            let rate = |name: &str| {
-                peer(name).map_or(String::new(), |peer| {
+            let rate = |peer_name: &str| {
+                peer(peer_name).map_or(String::new(), |peer| {
                     let spread = o.ratio(peer, |a, b| a.rate() / b.rate());
                     let faster = if spread.median >= 1.0 { o } else { peer };
                     let bound = faster.median(Outcome::client_share) >= CLIENT_BOUND;
                     format!("{spread}{}", if bound { " *" } else { "" })
                 })
             };
-            let by_cpu = |name: &str| {
-                peer(name).map_or(String::new(), |peer| {
+            let by_cpu = |peer_name: &str| {
+                peer(peer_name).map_or(String::new(), |peer| {
                     o.ratio(peer, |a, b| b.cpu_per_message_us() / a.cpu_per_message_us())
                         .to_string()
                 })
