@@ -11,7 +11,9 @@
 //! earlier message was echoed, and before each batch answers `Pending` once and wakes its
 //! task at once, as a socket does when a request arrives. It ends with a close frame.
 //! Writes are counted and dropped; a contender whose byte count differs from a full echo
-//! fails the run. Contenders:
+//! fails the run. `ECHO_CONNECTIONS=N` serves N connections instead of 100, each with as
+//! many echoes as at 100 (many thousands put each echo's state out of the caches, as the
+//! kernel does in the field). Contenders:
 //! wirestate's `InlineWebSocket` and `WebSocket` (driver task), tokio-tungstenite and
 //! fastwebsockets, each as its echo example has it. Rounds rotate the order; medians and
 //! ratios are printed. `BENCH_QUICK=1` shortens the run.
@@ -26,8 +28,20 @@ use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Connections served at once, as in the field harness.
+/// Connections served at once by default, as in the field harness.
 const CONNECTIONS: usize = 100;
+
+/// Connections served at once: `ECHO_CONNECTIONS`, [`CONNECTIONS`] unless set.
+fn connections() -> usize {
+    static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *COUNT.get_or_init(|| {
+        let var = std::env::var("ECHO_CONNECTIONS").ok();
+        var.and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(CONNECTIONS)
+    })
+}
+
 const UPGRADE: &[u8] = wirestate_tests::ws_peers::UPGRADE_REQUEST;
 
 /// The payload's size: `ECHO_PAYLOAD`, 20 bytes unless set.
@@ -275,11 +289,11 @@ fn fastwebsockets(stream: Script) -> BoxFuture {
     })
 }
 
-/// Runs `contender` on `CONNECTIONS` streams at once, `messages` messages in all at
+/// Runs `contender` on `connections()` streams at once, `messages` per 100 streams at
 /// `depth`; returns ns per message after checking that every message was echoed.
 fn trial(name: &str, contender: Contender, upgrade: bool, depth: usize, messages: usize) -> f64 {
     let per_stream = messages / CONNECTIONS / depth * depth;
-    let counts: Vec<Arc<AtomicUsize>> = (0..CONNECTIONS).map(|_| Arc::default()).collect();
+    let counts: Vec<Arc<AtomicUsize>> = (0..connections()).map(|_| Arc::default()).collect();
     // One batch serves every stream of the trial.
     let batch: Vec<u8> = (0..depth).flat_map(|i| client_frame(i as u8)).collect();
     let batch: &'static [u8] = Vec::leak(batch);
@@ -311,7 +325,7 @@ fn trial(name: &str, contender: Contender, upgrade: bool, depth: usize, messages
             "{name}: wrote {echoed} bytes for {per_stream} echoes of {echo_frame}"
         );
     }
-    elapsed.as_nanos() as f64 / (per_stream * CONNECTIONS) as f64
+    elapsed.as_nanos() as f64 / (per_stream * counts.len()) as f64
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -330,9 +344,11 @@ fn main() {
         ("fastwebsockets 0.10", fastwebsockets, false),
     ];
     println!(
-        "WebSocket echo over in-memory streams, {CONNECTIONS} connections on one tokio thread: ns \
-         per echoed {}-byte message, median of {rounds} rounds of {messages}",
-        payload()
+        "WebSocket echo over in-memory streams, {} connections on one tokio thread: ns per \
+         echoed {}-byte message, median of {rounds} rounds of {} per connection",
+        connections(),
+        payload(),
+        messages / CONNECTIONS
     );
     // For profiling one contender: `ECHO_ONLY=inline ECHO_DEPTH=1`.
     let only = std::env::var("ECHO_ONLY").unwrap_or_default();
