@@ -35,11 +35,15 @@ const CONNECTIONS: usize = 100;
 fn connections() -> usize {
     static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *COUNT.get_or_init(|| {
-        let var = std::env::var("ECHO_CONNECTIONS").ok();
-        var.and_then(|v| v.parse().ok())
+        env_number("ECHO_CONNECTIONS")
             .filter(|&n| n > 0)
             .unwrap_or(CONNECTIONS)
     })
+}
+
+/// The number in environment variable `name`, if it is set to one.
+fn env_number(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.parse().ok()
 }
 
 const UPGRADE: &[u8] = wirestate_tests::ws_peers::UPGRADE_REQUEST;
@@ -47,10 +51,7 @@ const UPGRADE: &[u8] = wirestate_tests::ws_peers::UPGRADE_REQUEST;
 /// The payload's size: `ECHO_PAYLOAD`, 20 bytes unless set.
 fn payload() -> usize {
     static PAYLOAD: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *PAYLOAD.get_or_init(|| {
-        let var = std::env::var("ECHO_PAYLOAD").ok();
-        var.and_then(|v| v.parse().ok()).unwrap_or(20).min(65_535)
-    })
+    *PAYLOAD.get_or_init(|| env_number("ECHO_PAYLOAD").unwrap_or(20).min(65_535))
 }
 
 /// The length field of a frame header for `payload()` bytes: 7 bits, or 126 and 16 bits.
@@ -355,10 +356,7 @@ fn main() {
     let contenders: Vec<_> = (contenders.into_iter())
         .filter(|(name, ..)| name.contains(only.as_str()))
         .collect();
-    let depths = match std::env::var("ECHO_DEPTH")
-        .ok()
-        .and_then(|d| d.parse().ok())
-    {
+    let depths = match env_number("ECHO_DEPTH") {
         Some(depth) => vec![depth],
         None => vec![1, 16],
     };
